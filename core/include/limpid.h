@@ -1,0 +1,338 @@
+/* limpid.h - the one public header of the limpid core library.
+ *
+ * limpid: denoising diffusion probabilistic models (DDPMs) for audio, in C.
+ *
+ * Conventions
+ *  - Every public symbol starts with limpid_ / LIMPID_.
+ *  - Objects are opaque handles with create/destroy pairs; every destroy accepts NULL.
+ *  - Every fallible call returns a limpid_status; limpid_strerror() names it.
+ *    Calls that parse files also fill an optional message buffer (err, errlen) with
+ *    a sentence saying what exactly is wrong.
+ *  - A limpid_model (the weights and hyper-parameters) is read-only once created or
+ *    loaded: any number of limpid_ctx runtime states, in any number of threads, may
+ *    share one model. The model must outlive every ctx made from it.
+ *  - A limpid_ctx / limpid_stft / limpid_trainer is used by one thread at a time.
+ *  - The core library does no audio-file and no terminal I/O. The only files it
+ *    touches are model files and training checkpoints, when asked to.
+ *
+ * Audio is mono float32 in [-1, 1] at the model's sample rate unless said otherwise.
+ */
+#ifndef LIMPID_H
+#define LIMPID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LIMPID_BUILDING) && defined(__GNUC__)
+#define LIMPID_API __attribute__((visibility("default")))
+#else
+#define LIMPID_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version and errors                                                        */
+
+#define LIMPID_VERSION_MAJOR 0
+#define LIMPID_VERSION_MINOR 1
+#define LIMPID_VERSION_PATCH 0
+
+/* "0.1.0" */
+LIMPID_API const char *limpid_version(void);
+
+typedef enum limpid_status {
+    LIMPID_OK = 0,
+    LIMPID_ERR_NOMEM = 1,       /* an allocation failed */
+    LIMPID_ERR_INVALID = 2,     /* an argument or configuration is out of range */
+    LIMPID_ERR_IO = 3,          /* a file could not be opened, read or written */
+    LIMPID_ERR_FORMAT = 4,      /* not a limpid file (bad magic), or wrong kind of file */
+    LIMPID_ERR_VERSION = 5,     /* a limpid file of a format version this build cannot read */
+    LIMPID_ERR_TRUNCATED = 6,   /* the file ends before its contents do */
+    LIMPID_ERR_CORRUPT = 7,     /* checksum mismatch or inconsistent contents */
+    LIMPID_ERR_UNSUPPORTED = 8, /* valid request this model/build cannot do */
+    LIMPID_ERR_NUMERIC = 9,     /* non-finite values appeared (NaN/Inf) */
+    LIMPID_ERR_STATE = 10       /* call made in the wrong state */
+} limpid_status;
+
+/* A static English sentence for a status; never NULL. */
+LIMPID_API const char *limpid_strerror(limpid_status st);
+
+/* Free memory returned by the library (e.g. limpid_model_save_memory). */
+LIMPID_API void limpid_free(void *p);
+
+/* Threads used by matrix products (OpenBLAS) in this process. n <= 0: all cores.
+ * Results are deterministic for a given seed and thread count. */
+LIMPID_API void limpid_set_threads(int n);
+LIMPID_API int limpid_get_threads(void);
+
+/* ------------------------------------------------------------------------ */
+/* STFT (FFTW3, single precision)                                            */
+/*
+ * Frame layout: one frame is 2*bins floats: re[0..bins) then im[0..bins), bins = n_fft/2+1.
+ * Whole-signal analysis pads n_fft-hop zeros before the signal, so frame k covers input
+ * samples [k*hop - (n_fft-hop), k*hop + hop), and every sample lies in n_fft/hop frames;
+ * frames(n) = ceil(n / hop) (the last hop is zero-padded). Synthesis returns exactly n samples
+ * and reconstructs the input within 1e-5 relative error when the window pair overlap-adds to a
+ * non-zero sum (any hop <= n_fft/2 for the windows below).
+ * Streaming: push hop samples, get the frame that ends with them; push a frame, get hop
+ * finished output samples. A streaming analysis+synthesis is the identity delayed by
+ * limpid_stft_latency() = n_fft - hop samples, and equals the whole-signal transform.
+ */
+typedef enum limpid_window {
+    LIMPID_WINDOW_HANN = 0,      /* periodic Hann analysis, rectangular-normalised synthesis */
+    LIMPID_WINDOW_SQRT_HANN = 1  /* periodic sqrt-Hann analysis and synthesis */
+} limpid_window;
+
+typedef struct limpid_stft limpid_stft;
+
+/* n_fft even, >= 4; 1 <= hop <= n_fft/2; n_fft % hop == 0 */
+LIMPID_API limpid_status limpid_stft_create(limpid_stft **out, int n_fft, int hop,
+                                            limpid_window window);
+LIMPID_API void limpid_stft_destroy(limpid_stft *s);
+LIMPID_API int limpid_stft_bins(const limpid_stft *s);
+LIMPID_API int limpid_stft_latency(const limpid_stft *s);
+LIMPID_API size_t limpid_stft_frames(const limpid_stft *s, size_t n_samples);
+/* x[n] -> spec[frames][2*bins] */
+LIMPID_API limpid_status limpid_stft_analyze(limpid_stft *s, const float *x, size_t n,
+                                             float *spec);
+/* spec[frames(n)][2*bins] -> y[n] */
+LIMPID_API limpid_status limpid_stft_synthesize(limpid_stft *s, const float *spec, size_t n,
+                                                float *y);
+/* Streaming state back to silence. */
+LIMPID_API void limpid_stft_reset(limpid_stft *s);
+/* hop samples in -> one frame (2*bins floats) out. No allocation. */
+LIMPID_API void limpid_stft_push(limpid_stft *s, const float *hop_in, float *frame_out);
+/* one frame in -> hop samples out. No allocation. */
+LIMPID_API void limpid_stft_pull(limpid_stft *s, const float *frame_in, float *hop_out);
+
+/* Amplitude compression of a complex spectrum in place (frame layout above, `frames`
+ * frames): X -> beta * |X|^a * e^{j angle X}; the inverse undoes it. 0 < a <= 1, beta > 0. */
+LIMPID_API void limpid_spec_compress(float *spec, size_t frames, int bins, float a, float beta);
+LIMPID_API void limpid_spec_decompress(float *spec, size_t frames, int bins, float a,
+                                       float beta);
+
+/* ------------------------------------------------------------------------ */
+/* Model configuration                                                       */
+
+typedef enum limpid_task {
+    LIMPID_TASK_DENOISE = 0, /* conditioned on the noisy observation */
+    LIMPID_TASK_TEXTURE = 1  /* conditioned on a class id (n_classes >= 1) */
+} limpid_task;
+
+typedef enum limpid_domain {
+    LIMPID_DOMAIN_WAVE = 0, /* raw waveform: 1 feature channel, one frame per sample */
+    LIMPID_DOMAIN_STFT = 1  /* compressed complex STFT: 2*bins feature channels per frame */
+} limpid_domain;
+
+typedef enum limpid_schedule {
+    LIMPID_SCHEDULE_LINEAR = 0, /* beta linear from beta_start to beta_end */
+    LIMPID_SCHEDULE_COSINE = 1  /* Nichol & Dhariwal, s = 0.008, beta clipped at 0.999 */
+} limpid_schedule;
+
+typedef enum limpid_target {
+    LIMPID_TARGET_EPS = 0, /* network predicts the noise */
+    LIMPID_TARGET_X0 = 1,  /* network predicts the clean signal */
+    LIMPID_TARGET_V = 2    /* v = sqrt(abar) eps - sqrt(1-abar) x0 */
+} limpid_target;
+
+typedef enum limpid_head {
+    LIMPID_HEAD_DIRECT = 0, /* network output is the target */
+    LIMPID_HEAD_GAIN = 1    /* STFT denoise only, target x0: x0 = (1+g1)*noisy + g2*x_t per bin,
+                               g1, g2 real per bin, from the network's 2*bins outputs */
+} limpid_head;
+
+/* Per-layer convolution alignment. */
+#define LIMPID_LOOKAHEAD_NONCAUSAL (-1)
+
+typedef struct limpid_config {
+    limpid_task task;
+    limpid_domain domain;
+    int sample_rate; /* Hz */
+
+    /* STFT settings (domain STFT) */
+    int n_fft;
+    int hop;
+    limpid_window window;
+    float compress_exp;   /* a in beta*|X|^a */
+    float compress_scale; /* beta */
+
+    /* network */
+    int channels;       /* residual channels C */
+    int layers;         /* residual layers N */
+    int dilation_cycle; /* dilation of layer i = 2^(i % dilation_cycle) */
+    int embed_dim;      /* sinusoidal code size E (even) */
+    int embed_hidden;   /* step-embedding MLP width H */
+    int lookahead;      /* frames of lookahead of the whole stack: LIMPID_LOOKAHEAD_NONCAUSAL
+                           (every layer centred), 0 (causal), or K > 0 (layers centred, first
+                           to last, while the sum of their lookahead stays <= K; then causal) */
+    int n_classes;      /* texture: number of classes (>= 1); denoise: 0 */
+    limpid_head head;
+
+    /* diffusion */
+    limpid_schedule schedule;
+    int steps_T;      /* T, number of diffusion steps */
+    float beta_start; /* linear schedule */
+    float beta_end;
+    limpid_target target;
+} limpid_config;
+
+/* Fill cfg with a named preset: "tiny" (tests, seconds to train), "small", "base".
+ * task/domain pick the variant. Returns LIMPID_ERR_INVALID for an unknown name. */
+LIMPID_API limpid_status limpid_config_preset(limpid_config *cfg, const char *name,
+                                              limpid_task task, limpid_domain domain,
+                                              int sample_rate);
+/* Check every field and their combination; err gets the first problem found. */
+LIMPID_API limpid_status limpid_config_check(const limpid_config *cfg, char *err, size_t errlen);
+
+/* Derived sizes. */
+LIMPID_API int limpid_config_feature_channels(const limpid_config *cfg); /* Cx */
+LIMPID_API int limpid_config_frame_hop(const limpid_config *cfg); /* samples per frame (1 or hop) */
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                    */
+
+typedef struct limpid_model limpid_model;
+
+/* Training provenance carried in the model file. Strings are NUL-terminated. */
+typedef struct limpid_provenance {
+    char created[32];       /* ISO-8601 UTC time the file was written */
+    char tool_version[16];  /* limpid version that wrote it */
+    char data[256];         /* description of the training data */
+    char command[512];      /* command line that trained it */
+    uint64_t seed;
+    uint64_t train_steps;
+    double train_seconds;
+    double final_loss;      /* last training loss (NaN if unknown) */
+    double val_loss;        /* last validation loss (NaN if unknown) */
+} limpid_provenance;
+
+typedef struct limpid_model_info {
+    size_t params;              /* number of float parameters */
+    int feature_channels;       /* Cx */
+    int cond_channels;          /* Cc (0 when not conditioned on audio) */
+    int out_channels;           /* Cout */
+    double macs_per_frame;      /* multiply-accumulates of one network evaluation per frame */
+    double frames_per_second;   /* sample_rate / frame_hop */
+    double macs_per_second;     /* per second of audio, per sampling step */
+    int receptive_field;        /* frames */
+    int lookahead_frames;       /* frames of future the stack sees */
+    int latency_samples;        /* algorithmic latency of streaming use: STFT + lookahead */
+} limpid_model_info;
+
+/* A new model with freshly initialised weights (seeded, deterministic). */
+LIMPID_API limpid_status limpid_model_create(limpid_model **out, const limpid_config *cfg,
+                                             uint64_t seed);
+LIMPID_API void limpid_model_destroy(limpid_model *m);
+LIMPID_API const limpid_config *limpid_model_config(const limpid_model *m);
+LIMPID_API const limpid_provenance *limpid_model_provenance(const limpid_model *m);
+LIMPID_API void limpid_model_get_info(const limpid_model *m, limpid_model_info *info);
+
+/* Model files. The loader checks magic, version, every field and every size against the
+ * file, and the checksum; a refused file gives a message in err saying what is wrong. */
+LIMPID_API limpid_status limpid_model_load_file(limpid_model **out, const char *path, char *err,
+                                                size_t errlen);
+LIMPID_API limpid_status limpid_model_load_memory(limpid_model **out, const void *buf,
+                                                  size_t len, char *err, size_t errlen);
+/* Writes path.tmp-XXXXXX then renames over path. */
+LIMPID_API limpid_status limpid_model_save_file(const limpid_model *m, const char *path);
+/* *buf is allocated; free it with limpid_free. */
+LIMPID_API limpid_status limpid_model_save_memory(const limpid_model *m, void **buf,
+                                                  size_t *len);
+
+/* ------------------------------------------------------------------------ */
+/* Sampling (reverse process)                                                */
+
+typedef enum limpid_sampler {
+    LIMPID_SAMPLER_DDIM = 0, /* deterministic (eta = 0) or partly stochastic DDIM */
+    LIMPID_SAMPLER_DDPM = 1  /* ancestral sampling over every step from the start step */
+} limpid_sampler;
+
+typedef struct limpid_sample_opts {
+    limpid_sampler sampler;
+    int steps;       /* DDIM: number of network evaluations (1..T), evenly spaced steps */
+    float start;     /* (0, 1]: the reverse process starts at step round(start*T) from the
+                        observation (denoise) noised to that step; 1 starts from pure noise */
+    float eta;       /* DDIM stochasticity, 0 = deterministic */
+    uint64_t seed;
+} limpid_sample_opts;
+
+LIMPID_API void limpid_sample_opts_default(limpid_sample_opts *o);
+
+/* A runtime state bound to a model: scratch memory for up to max_frames frames per call. */
+typedef struct limpid_ctx limpid_ctx;
+
+LIMPID_API limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m,
+                                           int max_frames);
+LIMPID_API void limpid_ctx_destroy(limpid_ctx *c);
+
+/* Denoise n samples of `in` into `out` (may alias). n may exceed the ctx's frame budget:
+ * the signal is processed in overlapping blocks that cover the receptive field. */
+LIMPID_API limpid_status limpid_denoise(limpid_ctx *c, const float *in, size_t n, float *out,
+                                        const limpid_sample_opts *o);
+/* Generate n samples of class `cls` (texture models). */
+LIMPID_API limpid_status limpid_generate(limpid_ctx *c, int cls, size_t n, float *out,
+                                         const limpid_sample_opts *o);
+
+/* ------------------------------------------------------------------------ */
+/* Training                                                                  */
+
+typedef struct limpid_train_config {
+    int batch;          /* items per step */
+    int crop_samples;   /* samples per item (whole frames are used) */
+    float lr;           /* peak learning rate */
+    float lr_min;       /* final learning rate of the cosine decay */
+    int warmup;         /* linear warm-up steps */
+    int64_t total_steps;/* length of the decay; steps past it stay at lr_min */
+    float weight_decay; /* AdamW decoupled decay (not applied to biases) */
+    float beta1, beta2, adam_eps;
+    float clip;         /* global gradient-norm clip; <= 0 disables */
+    float ema_decay;    /* EMA of the weights, e.g. 0.999; 0 disables */
+    uint64_t seed;      /* initialisation, diffusion steps and noise */
+} limpid_train_config;
+
+LIMPID_API void limpid_train_config_default(limpid_train_config *tc);
+
+typedef struct limpid_trainer limpid_trainer;
+
+/* A trainer for a new model of configuration cfg (init = NULL), or fine-tuning init. */
+LIMPID_API limpid_status limpid_trainer_create(limpid_trainer **out, const limpid_config *cfg,
+                                               const limpid_model *init,
+                                               const limpid_train_config *tc);
+LIMPID_API void limpid_trainer_destroy(limpid_trainer *t);
+
+/* One optimisation step on a batch: clean[batch][crop_samples]; noisy likewise (denoise) or
+ * NULL (texture); cls[batch] class ids (texture) or NULL. *loss gets the batch loss. */
+LIMPID_API limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean,
+                                             const float *noisy, const int *cls, float *loss);
+/* Loss on n_items items with the EMA weights, with diffusion steps and noise fixed by the
+ * item index (the same every call): a comparable validation loss. */
+LIMPID_API limpid_status limpid_trainer_validate(limpid_trainer *t, const float *clean,
+                                                 const float *noisy, const int *cls,
+                                                 int n_items, float *loss);
+LIMPID_API int64_t limpid_trainer_steps_done(const limpid_trainer *t);
+LIMPID_API const limpid_train_config *limpid_trainer_train_config(const limpid_trainer *t);
+LIMPID_API const limpid_config *limpid_trainer_model_config(const limpid_trainer *t);
+/* Current learning rate (the schedule at the next step). */
+LIMPID_API float limpid_trainer_lr(const limpid_trainer *t);
+
+/* A checkpoint holds everything needed to resume bit-exactly: weights, AdamW moments, EMA,
+ * step counter, configs and provenance. */
+LIMPID_API limpid_status limpid_trainer_save_checkpoint(limpid_trainer *t, const char *path);
+LIMPID_API limpid_status limpid_trainer_load_checkpoint(limpid_trainer **out, const char *path,
+                                                        char *err, size_t errlen);
+/* A model from the EMA weights (use_ema != 0, when EMA is on) or the raw weights. The
+ * provenance given is copied into it (NULL: empty). */
+LIMPID_API limpid_status limpid_trainer_export(limpid_trainer *t, int use_ema,
+                                               const limpid_provenance *prov,
+                                               limpid_model **out);
+/* Set provenance fields that travel with checkpoints (data description, command). */
+LIMPID_API void limpid_trainer_set_provenance(limpid_trainer *t, const limpid_provenance *prov);
+LIMPID_API const limpid_provenance *limpid_trainer_provenance(const limpid_trainer *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIMPID_H */

@@ -1,0 +1,134 @@
+/* config.c - model configuration presets, validation and derived sizes. */
+#include "internal.h"
+
+int limpid_config_feature_channels(const limpid_config *cfg)
+{
+    return cfg->domain == LIMPID_DOMAIN_STFT ? 2 * (cfg->n_fft / 2 + 1) : 1;
+}
+
+int limpid_config_frame_hop(const limpid_config *cfg)
+{
+    return cfg->domain == LIMPID_DOMAIN_STFT ? cfg->hop : 1;
+}
+
+limpid_status limpid_config_preset(limpid_config *cfg, const char *name, limpid_task task,
+                                   limpid_domain domain, int sample_rate)
+{
+    if (!cfg || !name)
+        return LIMPID_ERR_INVALID;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->task = task;
+    cfg->domain = domain;
+    cfg->sample_rate = sample_rate > 0 ? sample_rate : 48000;
+    /* about 21 ms windows, 75 % overlap */
+    cfg->n_fft = cfg->sample_rate > 32000 ? 1024 : cfg->sample_rate >= 16000 ? 512 : 256;
+    cfg->hop = cfg->n_fft / 4;
+    cfg->window = LIMPID_WINDOW_SQRT_HANN;
+    cfg->compress_exp = 0.5f;
+    cfg->compress_scale = 0.15f;
+    cfg->n_classes = task == LIMPID_TASK_TEXTURE ? 1 : 0;
+    cfg->head = (task == LIMPID_TASK_DENOISE && domain == LIMPID_DOMAIN_STFT) ? LIMPID_HEAD_GAIN
+                                                                            : LIMPID_HEAD_DIRECT;
+    cfg->target = cfg->head == LIMPID_HEAD_GAIN ? LIMPID_TARGET_X0 : LIMPID_TARGET_V;
+    cfg->schedule = LIMPID_SCHEDULE_COSINE;
+    cfg->beta_start = 1e-4f;
+    cfg->beta_end = 0.05f;
+    cfg->lookahead = LIMPID_LOOKAHEAD_NONCAUSAL;
+    if (strcmp(name, "tiny") == 0) {
+        cfg->channels = 16;
+        cfg->layers = 4;
+        cfg->dilation_cycle = 4;
+        cfg->embed_dim = 32;
+        cfg->embed_hidden = 64;
+        cfg->steps_T = 50;
+        if (domain == LIMPID_DOMAIN_STFT) {
+            cfg->n_fft = 256;
+            cfg->hop = 64;
+        }
+    } else if (strcmp(name, "small") == 0) {
+        cfg->channels = 48;
+        cfg->layers = 8;
+        cfg->dilation_cycle = domain == LIMPID_DOMAIN_STFT ? 4 : 8;
+        cfg->embed_dim = 64;
+        cfg->embed_hidden = 128;
+        cfg->steps_T = 50;
+    } else if (strcmp(name, "base") == 0) {
+        cfg->channels = 64;
+        cfg->layers = domain == LIMPID_DOMAIN_STFT ? 12 : 30;
+        cfg->dilation_cycle = domain == LIMPID_DOMAIN_STFT ? 6 : 10;
+        cfg->embed_dim = 128;
+        cfg->embed_hidden = 512;
+        cfg->steps_T = 50;
+    } else {
+        return LIMPID_ERR_INVALID;
+    }
+    return LIMPID_OK;
+}
+
+#define BAD(...)                                                                       \
+    do {                                                                               \
+        lpi_errf(err, errlen, __VA_ARGS__);                                            \
+        return LIMPID_ERR_INVALID;                                                     \
+    } while (0)
+
+limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errlen)
+{
+    if (!c)
+        BAD("no configuration given");
+    if (c->task != LIMPID_TASK_DENOISE && c->task != LIMPID_TASK_TEXTURE)
+        BAD("task %d is not denoise (0) or texture (1)", (int)c->task);
+    if (c->domain != LIMPID_DOMAIN_WAVE && c->domain != LIMPID_DOMAIN_STFT)
+        BAD("domain %d is not wave (0) or stft (1)", (int)c->domain);
+    if (c->sample_rate < 8000 || c->sample_rate > 384000)
+        BAD("sample rate %d Hz is outside 8000..384000", c->sample_rate);
+    if (c->domain == LIMPID_DOMAIN_STFT) {
+        if (c->n_fft < 4 || c->n_fft > 16384 || (c->n_fft & 1))
+            BAD("STFT size %d is not an even number in 4..16384", c->n_fft);
+        if (c->hop < 1 || c->hop > c->n_fft / 2 || c->n_fft % c->hop != 0)
+            BAD("STFT hop %d must divide the STFT size %d and be at most half of it", c->hop,
+                c->n_fft);
+        if (c->window != LIMPID_WINDOW_HANN && c->window != LIMPID_WINDOW_SQRT_HANN)
+            BAD("window %d is unknown", (int)c->window);
+        if (!(c->compress_exp > 0.0f && c->compress_exp <= 1.0f))
+            BAD("compression exponent %g is outside (0, 1]", (double)c->compress_exp);
+        if (!(c->compress_scale > 0.0f && c->compress_scale <= 100.0f))
+            BAD("compression scale %g is outside (0, 100]", (double)c->compress_scale);
+    }
+    if (c->channels < 1 || c->channels > 1024)
+        BAD("channels %d is outside 1..1024", c->channels);
+    if (c->layers < 1 || c->layers > 128)
+        BAD("layers %d is outside 1..128", c->layers);
+    if (c->dilation_cycle < 1 || c->dilation_cycle > 16)
+        BAD("dilation cycle %d is outside 1..16", c->dilation_cycle);
+    if (c->embed_dim < 4 || c->embed_dim > 1024 || (c->embed_dim & 1))
+        BAD("step embedding size %d is not an even number in 4..1024", c->embed_dim);
+    if (c->embed_hidden < 1 || c->embed_hidden > 4096)
+        BAD("step embedding width %d is outside 1..4096", c->embed_hidden);
+    if (c->lookahead < LIMPID_LOOKAHEAD_NONCAUSAL || c->lookahead > 1 << 20)
+        BAD("lookahead %d is invalid (-1 non-causal, 0 causal, K > 0 frames)", c->lookahead);
+    if (c->task == LIMPID_TASK_TEXTURE && (c->n_classes < 1 || c->n_classes > 4096))
+        BAD("a texture model needs 1..4096 classes, not %d", c->n_classes);
+    if (c->task == LIMPID_TASK_DENOISE && c->n_classes != 0)
+        BAD("a denoising model has no classes (n_classes %d)", c->n_classes);
+    if (c->head != LIMPID_HEAD_DIRECT && c->head != LIMPID_HEAD_GAIN)
+        BAD("output head %d is unknown", (int)c->head);
+    if (c->head == LIMPID_HEAD_GAIN &&
+        (c->domain != LIMPID_DOMAIN_STFT || c->task != LIMPID_TASK_DENOISE ||
+         c->target != LIMPID_TARGET_X0))
+        BAD("the gain head needs an STFT-domain denoising model with target x0");
+    if (c->schedule != LIMPID_SCHEDULE_LINEAR && c->schedule != LIMPID_SCHEDULE_COSINE)
+        BAD("noise schedule %d is unknown", (int)c->schedule);
+    if (c->steps_T < 1 || c->steps_T > 100000)
+        BAD("diffusion steps T = %d is outside 1..100000", c->steps_T);
+    if (c->schedule == LIMPID_SCHEDULE_LINEAR &&
+        !(c->beta_start > 0.0f && c->beta_start <= c->beta_end && c->beta_end < 1.0f))
+        BAD("linear schedule needs 0 < beta_start <= beta_end < 1 (got %g, %g)",
+            (double)c->beta_start, (double)c->beta_end);
+    if (c->target != LIMPID_TARGET_EPS && c->target != LIMPID_TARGET_X0 &&
+        c->target != LIMPID_TARGET_V)
+        BAD("training target %d is unknown", (int)c->target);
+    double params = (double)c->channels * c->channels * 10.0 * c->layers;
+    if (params > 2e8)
+        BAD("the network would have about %.0f million parameters; the limit is 200", params / 1e6);
+    return LIMPID_OK;
+}

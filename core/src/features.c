@@ -1,0 +1,102 @@
+/* features.c - audio <-> network features, and the output head.
+ *
+ * STFT domain: x[n] -> STFT frames -> beta*|X|^a e^{j angle X} -> channel-major features
+ * feat[2*bins][frames] (row f: re of bin f, row bins+f: im of bin f).
+ * Wave domain: feat[1][n] = x. */
+#include "internal.h"
+
+size_t lpi_feature_frames(const limpid_config *cfg, size_t n)
+{
+    if (cfg->domain == LIMPID_DOMAIN_WAVE)
+        return n;
+    return (n + (size_t)cfg->hop - 1) / (size_t)cfg->hop;
+}
+
+size_t lpi_feature_scratch(const limpid_config *cfg, size_t n)
+{
+    if (cfg->domain == LIMPID_DOMAIN_WAVE)
+        return 0;
+    return lpi_feature_frames(cfg, n) * (size_t)limpid_config_feature_channels(cfg);
+}
+
+limpid_status lpi_features_from_audio(const limpid_config *cfg, limpid_stft *stft,
+                                      const float *x, size_t n, float *feat, size_t ld,
+                                      float *scratch)
+{
+    if (cfg->domain == LIMPID_DOMAIN_WAVE) {
+        memcpy(feat, x, n * sizeof *x);
+        return LIMPID_OK;
+    }
+    const size_t frames = lpi_feature_frames(cfg, n);
+    const int Cx = limpid_config_feature_channels(cfg), bins = Cx / 2;
+    limpid_status st = limpid_stft_analyze(stft, x, n, scratch);
+    if (st != LIMPID_OK)
+        return st;
+    limpid_spec_compress(scratch, frames, bins, cfg->compress_exp, cfg->compress_scale);
+    /* transpose [frames][Cx] -> [Cx][ld] */
+    for (size_t k = 0; k < frames; k++) {
+        const float *fr = scratch + k * (size_t)Cx;
+        for (int c = 0; c < Cx; c++)
+            feat[(size_t)c * ld + k] = fr[c];
+    }
+    return LIMPID_OK;
+}
+
+limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stft,
+                                      const float *feat, size_t ld, size_t n, float *x,
+                                      float *scratch)
+{
+    if (cfg->domain == LIMPID_DOMAIN_WAVE) {
+        memmove(x, feat, n * sizeof *x);
+        return LIMPID_OK;
+    }
+    const size_t frames = lpi_feature_frames(cfg, n);
+    const int Cx = limpid_config_feature_channels(cfg), bins = Cx / 2;
+    for (size_t k = 0; k < frames; k++) {
+        float *fr = scratch + k * (size_t)Cx;
+        for (int c = 0; c < Cx; c++)
+            fr[c] = feat[(size_t)c * ld + k];
+    }
+    limpid_spec_decompress(scratch, frames, bins, cfg->compress_exp, cfg->compress_scale);
+    return limpid_stft_synthesize(stft, scratch, n, x);
+}
+
+void lpi_head_forward(const limpid_config *cfg, const float *out, const float *cond,
+                      const float *xt, size_t cols, float *pred)
+{
+    const int Cx = limpid_config_feature_channels(cfg);
+    if (cfg->head == LIMPID_HEAD_DIRECT) {
+        memcpy(pred, out, (size_t)Cx * cols * sizeof *pred);
+        return;
+    }
+    const int F = Cx / 2;
+    for (int f = 0; f < F; f++) {
+        const float *g1 = out + (size_t)f * cols, *g2 = out + (size_t)(F + f) * cols;
+        for (int part = 0; part < 2; part++) {
+            size_t row = (size_t)(part * F + f) * cols;
+            const float *y = cond + row, *x = xt + row;
+            float *p = pred + row;
+            for (size_t n = 0; n < cols; n++)
+                p[n] = (1.0f + g1[n]) * y[n] + g2[n] * x[n];
+        }
+    }
+}
+
+void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float *cond,
+                       const float *xt, size_t cols, float *dout)
+{
+    const int Cx = limpid_config_feature_channels(cfg);
+    if (cfg->head == LIMPID_HEAD_DIRECT) {
+        memcpy(dout, dpred, (size_t)Cx * cols * sizeof *dout);
+        return;
+    }
+    const int F = Cx / 2;
+    for (int f = 0; f < F; f++) {
+        float *dg1 = dout + (size_t)f * cols, *dg2 = dout + (size_t)(F + f) * cols;
+        const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+        for (size_t n = 0; n < cols; n++) {
+            dg1[n] = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
+            dg2[n] = dpred[re + n] * xt[re + n] + dpred[im + n] * xt[im + n];
+        }
+    }
+}

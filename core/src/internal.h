@@ -1,0 +1,288 @@
+/* internal.h - shared internals of the limpid core. Not installed.
+ * Internal non-static symbols start with lpi_ and are hidden from the shared library. */
+#ifndef LIMPID_INTERNAL_H
+#define LIMPID_INTERNAL_H
+
+#include "limpid.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LPI_HIDDEN __attribute__((visibility("hidden")))
+
+/* Format a message into err (may be NULL). */
+LPI_HIDDEN void lpi_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers: counter based, so any draw is a pure function of (key, counter); training
+ * resumes exactly and is independent of thread scheduling. */
+
+static inline uint64_t lpi_mix64(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+typedef struct lpi_rng {
+    uint64_t key;
+    uint64_t ctr;
+} lpi_rng;
+
+/* A stream keyed by (seed, a, b): e.g. (train seed, step, purpose). */
+static inline lpi_rng lpi_rng_make(uint64_t seed, uint64_t a, uint64_t b)
+{
+    lpi_rng r;
+    r.key = lpi_mix64(lpi_mix64(seed ^ 0x6C696D706964ull) ^ lpi_mix64(a + 0x1234567ull) ^
+                      lpi_mix64(b * 0x9E3779B97F4A7C15ull + 77));
+    r.ctr = 0;
+    return r;
+}
+static inline uint64_t lpi_rng_u64(lpi_rng *r) { return lpi_mix64(r->key ^ lpi_mix64(r->ctr++)); }
+/* uniform in [0, 1) with 24 bits */
+static inline float lpi_rng_uniform(lpi_rng *r)
+{
+    return (float)(lpi_rng_u64(r) >> 40) * (1.0f / 16777216.0f);
+}
+/* standard normal (Box-Muller, one value per call, deterministic) */
+static inline float lpi_rng_normal(lpi_rng *r)
+{
+    uint64_t v = lpi_rng_u64(r);
+    double u1 = ((double)(v >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    double u2 = (double)(lpi_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Matrix products: row-major C[M][N] = alpha * op(A) op(B) + beta * C (OpenBLAS sgemm). */
+LPI_HIDDEN void lpi_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                         const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                         int ldc);
+
+/* ------------------------------------------------------------------------ */
+/* Network parameter layout.
+ *
+ * All parameters of a model live in one float array; each tensor is a slice of it at a fixed
+ * offset, in the order of the table below. Gradients, AdamW moments and the EMA use the same
+ * layout. Weight matrices are row-major [out][in]. Sizes: C = channels, E = embed_dim,
+ * H = embed_hidden, Cx = feature channels, Cc = cond channels (Cx for denoise, else 0),
+ * Co = out channels (Cx, or 2*bins for the GAIN head), K = n_classes (texture).
+ *
+ *   name                 shape          notes
+ *   in.w, in.b           [C][Cx], [C]    h0 = relu(in.w x + in.b)
+ *   cond.w, cond.b       [C][Cc], [C]    c = relu(cond.w cond + cond.b)      (denoise only)
+ *   emb.fc1.w, .b        [H][E], [H]     e = silu(fc2 silu(fc1 sinus(t)))
+ *   emb.fc2.w, .b        [H][H], [H]
+ *   class.table          [K][H]          e += class.table[cls]               (texture only)
+ *   layer.i.emb.w, .b    [C][H], [C]     y = h + (emb.w e + emb.b)  (broadcast over time)
+ *   layer.i.dil.w, .b    [2C][3C], [2C]  a = dil.w col(y) + dil.b  (taps stacked, tap-major)
+ *   layer.i.cnd.w        [2C][C]         a += cnd.w c                       (denoise only)
+ *                                        z = tanh(a[0:C]) * sigmoid(a[C:2C])
+ *   layer.i.out.w, .b    [2C][C], [2C]   r = out.w z + out.b
+ *                                        h' = (h + r[0:C]) / sqrt(2); skip += r[C:2C]
+ *   skip.w, skip.b       [C][C], [C]     s = relu(skip.w (skip / sqrt(N)) + skip.b)
+ *   final.w, final.b     [Co][C], [Co]   out = final.w s + final.b        (initialised to 0)
+ *
+ * Dilated convolution of layer i, dilation d = 2^(i % dilation_cycle), lookahead shift
+ * la_i in {0, d} (see limpid_config.lookahead): output frame n reads input frames
+ * n + la_i - 2d, n + la_i - d, n + la_i (taps 0, 1, 2); frames outside the item are zero.
+ * col(y)[k*C + c][n] = y[c][n + la_i - (2-k)*d].
+ *
+ * Sinusoidal code of a (fractional) step t: sinus(t)[j] = sin(t * 10^(4j/(E/2-1))),
+ * sinus(t)[E/2 + j] = cos(same), j < E/2.
+ */
+typedef struct lpi_layer_off {
+    size_t emb_w, emb_b, dil_w, dil_b, cnd_w, out_w, out_b;
+    int dilation;
+    int shift; /* la_i: 0 causal, d centred */
+} lpi_layer_off;
+
+typedef struct lpi_net_layout {
+    int C, N, E, H, Cx, Cc, Co, K;
+    size_t in_w, in_b, cond_w, cond_b;
+    size_t fc1_w, fc1_b, fc2_w, fc2_b, class_table;
+    size_t skip_w, skip_b, final_w, final_b;
+    lpi_layer_off *layer; /* [N] */
+    size_t n_params;
+    int n_tensors;
+    struct lpi_tensor_desc *tensors; /* [n_tensors], in offset order */
+    int receptive_field; /* frames: 1 + sum 2*d_i */
+    int lookahead;       /* frames: sum la_i */
+    double macs_per_frame;
+} lpi_net_layout;
+
+typedef struct lpi_tensor_desc {
+    char name[48];
+    int ndim;      /* 1 or 2 */
+    int dims[2];
+    size_t off;    /* into the parameter array */
+    size_t count;
+    int decay;     /* AdamW weight decay applies (matrices yes, biases/tables no) */
+} lpi_tensor_desc;
+
+/* Build the layout of cfg (checked beforehand). Frees with lpi_net_layout_free. */
+LPI_HIDDEN limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg);
+LPI_HIDDEN void lpi_net_layout_free(lpi_net_layout *L);
+/* Deterministic initialisation of params[n_params] (final.* zero). */
+LPI_HIDDEN void lpi_net_init_params(const lpi_net_layout *L, float *params, uint64_t seed);
+
+/* Scratch for forward/backward of up to B items of up to Lmax frames each.
+ * train != 0 keeps what backward needs. All memory allocated at create. */
+typedef struct lpi_net_ws lpi_net_ws;
+LPI_HIDDEN lpi_net_ws *lpi_net_ws_create(const lpi_net_layout *L, int B, int Lmax, int train);
+LPI_HIDDEN void lpi_net_ws_destroy(lpi_net_ws *ws);
+
+/* Tensors are channel-major with items side by side: x[Cx][B*Lf], item b in columns
+ * [b*Lf, (b+1)*Lf). cond[Cc][B*Lf] (NULL if Cc == 0). t[B] diffusion steps (fractional
+ * allowed). cls[B] (NULL if K == 0). out[Co][B*Lf]. */
+LPI_HIDDEN void lpi_net_forward(const lpi_net_layout *L, const float *params, lpi_net_ws *ws,
+                                const float *x, const float *cond, const float *t,
+                                const int *cls, int B, int Lf, float *out);
+/* After lpi_net_forward on the same ws (train != 0): accumulate parameter gradients into
+ * grads (same layout as params; caller zeroes), and if non-NULL write (not accumulate) dx
+ * [Cx][B*Lf] and dcond [Cc][B*Lf]. dout [Co][B*Lf]. */
+LPI_HIDDEN void lpi_net_backward(const lpi_net_layout *L, const float *params, lpi_net_ws *ws,
+                                 const float *dout, float *grads, float *dx, float *dcond);
+
+/* ------------------------------------------------------------------------ */
+/* Model object */
+
+struct limpid_model {
+    limpid_config cfg;
+    limpid_provenance prov;
+    lpi_net_layout layout;
+    float *params; /* [layout.n_params] */
+};
+
+/* Allocate a model for cfg with zeroed params (cfg is checked). */
+LPI_HIDDEN limpid_status lpi_model_alloc(limpid_model **out, const limpid_config *cfg);
+
+/* ------------------------------------------------------------------------ */
+/* Diffusion schedule: abar[0] = 1, beta/alpha/abar[1..T]; fractional steps interpolate
+ * log(abar) linearly between integer steps. */
+typedef struct lpi_schedule {
+    int T;
+    double *beta;  /* [T+1], beta[0] = 0 */
+    double *abar;  /* [T+1] */
+} lpi_schedule;
+
+LPI_HIDDEN limpid_status lpi_schedule_init(lpi_schedule *s, const limpid_config *cfg);
+LPI_HIDDEN void lpi_schedule_free(lpi_schedule *s);
+LPI_HIDDEN double lpi_schedule_abar(const lpi_schedule *s, double t); /* t in [0, T] */
+
+/* Conversions between targets at one step, elementwise over n values. */
+LPI_HIDDEN void lpi_x0_eps_from_pred(limpid_target target, double abar, const float *xt,
+                                     const float *pred, float *x0, float *eps, size_t n);
+LPI_HIDDEN void lpi_target_from_x0_eps(limpid_target target, double abar, const float *x0,
+                                       const float *eps, float *tgt, size_t n);
+
+/* The denoiser the samplers call: from x_t at step t (fractional allowed) write estimates of
+ * x0 and eps (n floats each). Returns LIMPID_OK or an error that aborts sampling. */
+typedef limpid_status (*lpi_denoise_fn)(void *user, const float *xt, double t, float *x0,
+                                        float *eps, size_t n);
+
+/* Reverse process on a vector of n values.
+ * x: on entry x_{t_start} (the caller builds it, e.g. with lpi_q_sample); on exit x_0 estimate.
+ * DDIM: evaluations at `steps` steps evenly spaced from t_start down to > 0 (fractional
+ * allowed, t_start included), then x0 returned; eta as in Song et al.
+ * DDPM: ancestral over every integer step t_start..1 (t_start rounded).
+ * rng draws the noise of stochastic steps. scratch: 3*n floats. */
+LPI_HIDDEN limpid_status lpi_sample_ddim(const lpi_schedule *s, lpi_denoise_fn fn, void *user,
+                                         float *x, size_t n, double t_start, int steps,
+                                         float eta, lpi_rng *rng, float *scratch);
+LPI_HIDDEN limpid_status lpi_sample_ddpm(const lpi_schedule *s, lpi_denoise_fn fn, void *user,
+                                         float *x, size_t n, int t_start, lpi_rng *rng,
+                                         float *scratch);
+/* Forward process q(x_t | x_0): xt = sqrt(abar) x0 + sqrt(1-abar) eps (eps given). */
+LPI_HIDDEN void lpi_q_sample(double abar, const float *x0, const float *eps, float *xt,
+                             size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Container file (models and checkpoints): see core/src/container.c for the byte layout. */
+
+typedef enum lpi_kv_type { LPI_KV_I64 = 1, LPI_KV_F64 = 2, LPI_KV_STR = 3 } lpi_kv_type;
+
+typedef struct lpi_kv {
+    char key[48];
+    lpi_kv_type type;
+    int64_t i;
+    double f;
+    char s[512];
+} lpi_kv;
+
+typedef struct lpi_rec {
+    char name[48];
+    int ndim;
+    int64_t dims[2];
+    const float *data; /* writer: source; reader: points into an owned copy */
+    size_t count;
+} lpi_rec;
+
+typedef struct lpi_container {
+    uint32_t kind; /* LPI_KIND_* */
+    int n_kv;
+    lpi_kv *kv;
+    int n_rec;
+    lpi_rec *rec;
+    float *blob; /* reader: owns all record data */
+} lpi_container;
+
+#define LPI_KIND_MODEL 1u
+#define LPI_KIND_CHECKPOINT 2u
+
+/* Serialise to a malloc'd buffer. */
+LPI_HIDDEN limpid_status lpi_container_write(const lpi_container *c, void **buf, size_t *len);
+/* Parse and verify (magic, version, bounds, checksum). On success c owns its arrays. */
+LPI_HIDDEN limpid_status lpi_container_read(lpi_container *c, const void *buf, size_t len,
+                                            char *err, size_t errlen);
+LPI_HIDDEN void lpi_container_free(lpi_container *c);
+LPI_HIDDEN const lpi_kv *lpi_container_kv(const lpi_container *c, const char *key);
+LPI_HIDDEN const lpi_rec *lpi_container_rec(const lpi_container *c, const char *name);
+
+/* Whole-file helpers: read into memory (refuses > 2 GiB), write to path.tmp + rename. */
+LPI_HIDDEN limpid_status lpi_read_file(const char *path, void **buf, size_t *len, char *err,
+                                       size_t errlen);
+LPI_HIDDEN limpid_status lpi_write_file_atomic(const char *path, const void *buf, size_t len);
+
+/* Model <-> container: metadata keys for config + provenance, and one record per tensor. */
+LPI_HIDDEN limpid_status lpi_model_to_container(const limpid_model *m, lpi_container *c,
+                                                lpi_kv *kv_space, int kv_cap,
+                                                lpi_rec *rec_space, int rec_cap);
+/* Build a model from a parsed container, checking every field, name and shape. */
+LPI_HIDDEN limpid_status lpi_model_from_container(const lpi_container *c, limpid_model **out,
+                                                  char *err, size_t errlen);
+/* Parse config / provenance keys (also used for checkpoints). */
+LPI_HIDDEN limpid_status lpi_config_from_container(const lpi_container *c, limpid_config *cfg,
+                                                   char *err, size_t errlen);
+LPI_HIDDEN int lpi_config_to_kv(const limpid_config *cfg, lpi_kv *kv, int cap);
+LPI_HIDDEN int lpi_provenance_to_kv(const limpid_provenance *p, lpi_kv *kv, int cap);
+LPI_HIDDEN void lpi_provenance_from_container(const lpi_container *c, limpid_provenance *p);
+
+/* ------------------------------------------------------------------------ */
+/* Features: audio <-> network features of a model's domain.
+ * n samples -> frames = ceil(n / frame_hop) (STFT) or n (wave); feat[Cx][ld] channel-major,
+ * written into columns [0, frames) of rows with leading dimension ld. */
+LPI_HIDDEN size_t lpi_feature_frames(const limpid_config *cfg, size_t n);
+LPI_HIDDEN limpid_status lpi_features_from_audio(const limpid_config *cfg, limpid_stft *stft,
+                                                 const float *x, size_t n, float *feat,
+                                                 size_t ld, float *scratch);
+LPI_HIDDEN limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stft,
+                                                 const float *feat, size_t ld, size_t n,
+                                                 float *x, float *scratch);
+/* scratch floats needed by the two calls above for n samples */
+LPI_HIDDEN size_t lpi_feature_scratch(const limpid_config *cfg, size_t n);
+
+/* Output head. out, cond, xt, pred: [Cx][cols] contiguous. DIRECT: pred = out.
+ * GAIN (STFT, x0 target; channel f = re of bin f, channel F+f = im, F = bins; out channel f = g1,
+ * F+f = g2): pred[f] = (1+g1[f]) cond[f] + g2[f] xt[f], pred[F+f] likewise with the im rows. */
+LPI_HIDDEN void lpi_head_forward(const limpid_config *cfg, const float *out, const float *cond,
+                                 const float *xt, size_t cols, float *pred);
+/* dout = d loss / d out given dpred (written, not accumulated). */
+LPI_HIDDEN void lpi_head_backward(const limpid_config *cfg, const float *dpred,
+                                  const float *cond, const float *xt, size_t cols, float *dout);
+
+#endif

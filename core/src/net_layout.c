@@ -1,0 +1,125 @@
+/* net_layout.c - the parameter table of the WaveNet stack (see internal.h), its
+ * initialisation, and its cost figures. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+static int layer_dilation(const limpid_config *cfg, int i)
+{
+    return 1 << (i % cfg->dilation_cycle);
+}
+
+limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
+{
+    memset(L, 0, sizeof *L);
+    const int C = cfg->channels, N = cfg->layers, E = cfg->embed_dim, H = cfg->embed_hidden;
+    const int Cx = limpid_config_feature_channels(cfg);
+    const int Cc = cfg->task == LIMPID_TASK_DENOISE ? Cx : 0;
+    const int Co = Cx; /* DIRECT: the target; GAIN: g1[bins], g2[bins] = 2*bins = Cx */
+    const int K = cfg->task == LIMPID_TASK_TEXTURE ? cfg->n_classes : 0;
+    L->C = C; L->N = N; L->E = E; L->H = H; L->Cx = Cx; L->Cc = Cc; L->Co = Co; L->K = K;
+    L->layer = calloc((size_t)N, sizeof *L->layer);
+    int max_tensors = 16 + 7 * N;
+    L->tensors = calloc((size_t)max_tensors, sizeof *L->tensors);
+    if (!L->layer || !L->tensors) {
+        lpi_net_layout_free(L);
+        return LIMPID_ERR_NOMEM;
+    }
+    size_t off = 0;
+#define ADD(field, nm, r, c, dec)                                                      \
+    do {                                                                               \
+        lpi_tensor_desc *td = &L->tensors[L->n_tensors++];                             \
+        snprintf(td->name, sizeof td->name, "%s", nm);                                 \
+        td->ndim = (c) > 0 ? 2 : 1;                                                    \
+        td->dims[0] = (r);                                                             \
+        td->dims[1] = (c) > 0 ? (c) : 0;                                               \
+        td->off = off;                                                                 \
+        td->count = (size_t)(r) * (size_t)((c) > 0 ? (c) : 1);                         \
+        td->decay = dec;                                                               \
+        (field) = off;                                                                 \
+        off += td->count;                                                              \
+    } while (0)
+    ADD(L->in_w, "in.w", C, Cx, 1);
+    ADD(L->in_b, "in.b", C, 0, 0);
+    if (Cc > 0) {
+        ADD(L->cond_w, "cond.w", C, Cc, 1);
+        ADD(L->cond_b, "cond.b", C, 0, 0);
+    }
+    ADD(L->fc1_w, "emb.fc1.w", H, E, 1);
+    ADD(L->fc1_b, "emb.fc1.b", H, 0, 0);
+    ADD(L->fc2_w, "emb.fc2.w", H, H, 1);
+    ADD(L->fc2_b, "emb.fc2.b", H, 0, 0);
+    if (K > 0)
+        ADD(L->class_table, "class.table", K, H, 0);
+    /* lookahead: centred layers first to last while the budget allows */
+    int budget = cfg->lookahead;
+    double macs = (double)C * Cx + (double)C * Cc + (double)C * C + (double)Co * C;
+    for (int i = 0; i < N; i++) {
+        lpi_layer_off *ly = &L->layer[i];
+        char nm[48];
+        ly->dilation = layer_dilation(cfg, i);
+        if (budget == LIMPID_LOOKAHEAD_NONCAUSAL) {
+            ly->shift = ly->dilation;
+        } else if (budget >= ly->dilation) {
+            ly->shift = ly->dilation;
+            budget -= ly->dilation;
+        } else {
+            ly->shift = 0;
+            budget = 0; /* once causal, the rest are causal */
+        }
+        snprintf(nm, sizeof nm, "layer.%d.emb.w", i); ADD(ly->emb_w, nm, C, H, 1);
+        snprintf(nm, sizeof nm, "layer.%d.emb.b", i); ADD(ly->emb_b, nm, C, 0, 0);
+        snprintf(nm, sizeof nm, "layer.%d.dil.w", i); ADD(ly->dil_w, nm, 2 * C, 3 * C, 1);
+        snprintf(nm, sizeof nm, "layer.%d.dil.b", i); ADD(ly->dil_b, nm, 2 * C, 0, 0);
+        if (Cc > 0) {
+            snprintf(nm, sizeof nm, "layer.%d.cnd.w", i);
+            ADD(ly->cnd_w, nm, 2 * C, C, 1);
+        }
+        snprintf(nm, sizeof nm, "layer.%d.out.w", i); ADD(ly->out_w, nm, 2 * C, C, 1);
+        snprintf(nm, sizeof nm, "layer.%d.out.b", i); ADD(ly->out_b, nm, 2 * C, 0, 0);
+        L->receptive_field += 2 * ly->dilation;
+        L->lookahead += ly->shift;
+        macs += (double)2 * C * 3 * C + (Cc > 0 ? (double)2 * C * C : 0) + (double)2 * C * C;
+    }
+    L->receptive_field += 1;
+    ADD(L->skip_w, "skip.w", C, C, 1);
+    ADD(L->skip_b, "skip.b", C, 0, 0);
+    ADD(L->final_w, "final.w", Co, C, 1);
+    ADD(L->final_b, "final.b", Co, 0, 0);
+#undef ADD
+    L->n_params = off;
+    L->macs_per_frame = macs;
+    return LIMPID_OK;
+}
+
+void lpi_net_layout_free(lpi_net_layout *L)
+{
+    if (!L)
+        return;
+    free(L->layer);
+    free(L->tensors);
+    L->layer = NULL;
+    L->tensors = NULL;
+}
+
+void lpi_net_init_params(const lpi_net_layout *L, float *params, uint64_t seed)
+{
+    /* Weights: uniform(-a, a) with a = sqrt(3 / fan_in) (unit-variance preserving for linear
+     * layers, as PyTorch's kaiming_uniform with gain 1 for fan_in); biases 0; class table
+     * N(0, 1); final layer 0 so an untrained model outputs 0 (GAIN head: identity). */
+    for (int k = 0; k < L->n_tensors; k++) {
+        const lpi_tensor_desc *td = &L->tensors[k];
+        float *p = params + td->off;
+        lpi_rng r = lpi_rng_make(seed, (uint64_t)k, 0x1417);
+        if (td->off == L->final_w || td->off == L->final_b || td->ndim == 1) {
+            memset(p, 0, td->count * sizeof *p);
+        } else if (L->K > 0 && td->off == L->class_table) {
+            for (size_t i = 0; i < td->count; i++)
+                p[i] = lpi_rng_normal(&r);
+        } else {
+            float a = sqrtf(3.0f / (float)td->dims[1]);
+            for (size_t i = 0; i < td->count; i++)
+                p[i] = (2.0f * lpi_rng_uniform(&r) - 1.0f) * a;
+        }
+    }
+}
