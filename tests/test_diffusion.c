@@ -410,62 +410,77 @@ static void check_marginal(const lpi_schedule *s, int ddpm, double t0, int steps
     enum { NM = 200000 };
     float *x0 = malloc(NM * sizeof *x0), *eps0 = malloc(NM * sizeof *eps0);
     float *x = malloc(NM * sizeof *x), *scratch = malloc(3 * (size_t)NM * sizeof *scratch);
-    float *cap = malloc(NM * sizeof *cap);
+    float *cap[2] = {malloc(NM * sizeof(float)), malloc(NM * sizeof(float))};
     for (int i = 0; i < NM; i++)
         x0[i] = (float)(0.7 * sin(0.01 * i));
     fill_normal(eps0, NM, 31);
-    lpi_q_sample(lpi_schedule_abar(s, t0), x0, eps0, x, NM);
     oracle o;
-    memset(&o, 0, sizeof o);
-    o.s = s;
-    o.x0 = x0;
-    o.n = NM;
-    o.stop_at = stop_at;
-    o.stop_status = LIMPID_ERR_STATE;
-    o.capture = cap;
-    lpi_rng rng = lpi_rng_make(9, (uint64_t)stop_at, 1);
-    limpid_status st = ddpm ? lpi_sample_ddpm(s, oracle_fn, &o, x, NM, (int)t0, &rng, scratch)
-                            : lpi_sample_ddim(s, oracle_fn, &o, x, NM, t0, steps, eta, &rng,
-                                              scratch);
-    /* the denoiser's error aborts sampling and comes back unchanged */
-    ck_assert_int_eq(st, LIMPID_ERR_STATE);
-    ck_assert_int_eq(o.calls, stop_at);
+    /* the same start twice, with two noise seeds: the difference isolates the fresh noise */
+    for (int run = 0; run < 2; run++) {
+        lpi_q_sample(lpi_schedule_abar(s, t0), x0, eps0, x, NM);
+        memset(&o, 0, sizeof o);
+        o.s = s;
+        o.x0 = x0;
+        o.n = NM;
+        o.stop_at = stop_at;
+        o.stop_status = LIMPID_ERR_STATE;
+        o.capture = cap[run];
+        lpi_rng rng = lpi_rng_make(9, (uint64_t)stop_at, (uint64_t)run);
+        limpid_status st =
+            ddpm ? lpi_sample_ddpm(s, oracle_fn, &o, x, NM, (int)t0, &rng, scratch)
+                 : lpi_sample_ddim(s, oracle_fn, &o, x, NM, t0, steps, eta, &rng, scratch);
+        /* the denoiser's error aborts sampling and comes back unchanged */
+        ck_assert_int_eq(st, LIMPID_ERR_STATE);
+        ck_assert_int_eq(o.calls, stop_at);
+    }
+    const char *name = ddpm ? "ddpm" : "ddim";
     double ab = lpi_schedule_abar(s, o.capture_t);
-    double m = 0, v = 0, cov = 0;
+    double m = 0, v = 0, cov = 0, d2 = 0;
     for (int i = 0; i < NM; i++) {
-        double r = cap[i] - sqrt(ab) * x0[i];
+        double r = cap[0][i] - sqrt(ab) * x0[i];
+        double d = (double)cap[0][i] - (double)cap[1][i];
         m += r;
         v += r * r;
         cov += r * eps0[i];
+        d2 += d * d;
     }
     m /= NM;
     v = v / NM - m * m;
     cov /= NM;
-    /* After one step the residual is c * eps0 + (fresh noise): c splits the variance between
-     * the kept direction and new noise, which the marginal alone cannot see. Expected c:
-     * DDIM sqrt(1 - ab_next - sigma^2); DDPM coef2 * sqrt(1 - ab_t). Standard error of the
-     * sample covariance ~ 1/sqrt(NM) = 2.2e-3. */
+    /* NM = 2e5: standard error of the mean <= 2.3e-3, of the variance <= 3.2e-3 (1-ab);
+     * about 4-5 standard errors allowed */
+    ck_assert_msg(fabs(m) < 0.01, "%s t %g: residual mean %g", name, o.capture_t, m);
+    ck_assert_msg(fabs(v - (1 - ab)) < 0.015 * (1 - ab) + 1e-6, "%s eta %g t %g: var %g vs %g",
+                  name, (double)eta, o.capture_t, v, 1 - ab);
+    /* After one step the residual is c * eps0 + sigma * z: the split between kept direction
+     * and fresh noise, which the marginal alone cannot see. Expected: DDIM
+     * c = sqrt(1 - ab_next - sigma^2), sigma = eta sqrt((1-ab_next)/(1-ab)) sqrt(1-ab/ab_next);
+     * DDPM c = coef2 sqrt(1 - ab_t), sigma^2 = beta_tilde. */
     if (stop_at == 2) {
-        double c;
+        double c, sig;
         if (ddpm) {
             int t = (int)t0;
             double abt = s->abar[t], abp = s->abar[t - 1];
             c = sqrt(1 - s->beta[t]) * (1 - abp) / (1 - abt) * sqrt(1 - abt);
+            sig = sqrt(s->beta[t] * (1 - abp) / (1 - abt));
         } else {
             double abt = lpi_schedule_abar(s, t0);
-            double sig = eta * sqrt((1 - ab) / (1 - abt)) * sqrt(1 - abt / ab);
+            sig = eta * sqrt((1 - ab) / (1 - abt)) * sqrt(1 - abt / ab);
             c = sqrt(1 - ab - sig * sig);
         }
-        ck_assert_msg(fabs(cov - c) < 0.01, "%s eta %g t %g: cov %g vs %g",
-                      ddpm ? "ddpm" : "ddim", (double)eta, o.capture_t, cov, c);
+        /* sample covariance with eps0: standard error ~ 1/sqrt(NM) = 2.2e-3 */
+        ck_assert_msg(fabs(cov - c) < 0.01, "%s eta %g t %g: cov %g vs %g", name, (double)eta,
+                      o.capture_t, cov, c);
+        /* two seeds: var(d) = 2 sigma^2, relative standard error sqrt(2/NM) = 0.3 %, so
+         * sigma is known to ~0.2 %; 1.5 % allowed. sigma = 0 must give identical runs. */
+        double sig_est = sqrt(d2 / NM / 2);
+        if (sig == 0.0)
+            ck_assert_msg(sig_est == 0.0, "%s: noise where sigma = 0", name);
+        else
+            ck_assert_msg(fabs(sig_est - sig) < 0.015 * sig, "%s eta %g t %g: sigma %g vs %g",
+                          name, (double)eta, o.capture_t, sig_est, sig);
     }
-    /* NM = 2e5: standard error of the mean <= 2.3e-3, of the variance <= 3.2e-3 (1-ab);
-     * about 4-5 standard errors allowed */
-    ck_assert_msg(fabs(m) < 0.01, "%s t %g: residual mean %g", ddpm ? "ddpm" : "ddim",
-                  o.capture_t, m);
-    ck_assert_msg(fabs(v - (1 - ab)) < 0.015 * (1 - ab) + 1e-6, "%s eta %g t %g: var %g vs %g",
-                  ddpm ? "ddpm" : "ddim", (double)eta, o.capture_t, v, 1 - ab);
-    free(x0), free(eps0), free(x), free(scratch), free(cap);
+    free(x0), free(eps0), free(x), free(scratch), free(cap[0]), free(cap[1]);
 }
 
 START_TEST(test_marginals)

@@ -75,8 +75,10 @@ LIMPID_API int limpid_get_threads(void);
  * Whole-signal analysis pads n_fft-hop zeros before the signal, so frame k covers input
  * samples [k*hop - (n_fft-hop), k*hop + hop), and every sample lies in n_fft/hop frames;
  * frames(n) = ceil(n / hop) (the last hop is zero-padded). Synthesis returns exactly n samples
- * and reconstructs the input within 1e-5 relative error when the window pair overlap-adds to a
- * non-zero sum (any hop <= n_fft/2 for the windows below).
+ * and reconstructs the input within 1e-5 relative error (any hop <= n_fft/2 dividing n_fft);
+ * with the Hann window the last hop of the signal, seen only by the tail of the last frame, is
+ * divided by tiny window values and reconstructs within about 1e-3.
+ * Scaling: X = FFT(window * x) / sqrt(n_fft); synthesis inverts it exactly.
  * Streaming: push hop samples, get the frame that ends with them; push a frame, get hop
  * finished output samples. A streaming analysis+synthesis is the identity delayed by
  * limpid_stft_latency() = n_fft - hop samples, and equals the whole-signal transform.
@@ -324,7 +326,7 @@ LIMPID_API limpid_status limpid_trainer_save_checkpoint(limpid_trainer *t, const
 LIMPID_API limpid_status limpid_trainer_load_checkpoint(limpid_trainer **out, const char *path,
                                                         char *err, size_t errlen);
 /* A model from the EMA weights (use_ema != 0, when EMA is on) or the raw weights. The
- * provenance given is copied into it (NULL: empty). */
+ * provenance given is copied into it (NULL: the trainer's own, see set_provenance). */
 LIMPID_API limpid_status limpid_trainer_export(limpid_trainer *t, int use_ema,
                                                const limpid_provenance *prov,
                                                limpid_model **out);

@@ -197,16 +197,6 @@ static int find_duplicate(const char *const *names, int n, int *first, int *dup)
     return found;
 }
 
-static const char *kv_type_name(int t)
-{
-    switch (t) {
-    case LPI_KV_I64: return "an integer";
-    case LPI_KV_F64: return "a number";
-    case LPI_KV_STR: return "a string";
-    }
-    return "of unknown type";
-}
-
 /* ------------------------------------------------------------------------ */
 /* Writer */
 
@@ -583,7 +573,7 @@ limpid_status lpi_container_read(lpi_container *c, const void *buf, size_t len, 
     /* unique keys and names */
     {
         int n = (int)(n_kv > n_rec ? n_kv : n_rec);
-        if (n > 1 && !(names = malloc((size_t)n * sizeof *names)))
+        if (n > 0 && !(names = malloc((size_t)n * sizeof *names)))
             FAIL(LIMPID_ERR_NOMEM, "out of memory checking names");
         int a, b, dup;
         for (uint32_t i = 0; i < n_kv; i++)

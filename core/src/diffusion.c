@@ -7,6 +7,10 @@
 
 #include <stdlib.h>
 
+#ifndef M_PI /* not in strict ISO C */
+#define M_PI 3.14159265358979323846
+#endif
+
 /* Nichol & Dhariwal's offset, so beta_1 is not vanishingly small. */
 #define LPI_COSINE_S 0.008
 /* Their clip, so the last steps do not have beta = 1 (abar_T = 0 exactly). */

@@ -1,0 +1,887 @@
+/* train.c - the training API: denoising-score-matching steps with AdamW, EMA weights,
+ * validation, bit-exact checkpoints and model export.
+ *
+ * One step is a pure function of (train seed, step index, batch data, state): the diffusion
+ * step and the noise of item b at step s come from the counter-based stream
+ * lpi_rng_make(seed, s, b), so a resumed run repeats the uninterrupted one bit for bit (given
+ * the same OpenBLAS thread count). Everything a step needs is allocated at create. */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct limpid_trainer {
+    limpid_config cfg;
+    limpid_train_config tc;
+    limpid_provenance prov;
+    lpi_net_layout L;
+    int have_layout;
+    int have_sched;
+
+    float *p;   /* [n_params] raw weights */
+    float *g;   /* [n_params] gradients of the last step */
+    float *m;   /* [n_params] AdamW first moment */
+    float *v;   /* [n_params] AdamW second moment */
+    float *ema; /* [n_params] EMA of the weights (equals p when ema_decay == 0) */
+
+    lpi_net_ws *ws;
+    limpid_stft *stft; /* STFT domain only */
+    lpi_schedule sched;
+
+    int B;         /* batch */
+    int Lf;        /* frames per item */
+    size_t n_used; /* samples per item that make up the Lf whole frames */
+    int Cx, Cc, Co;
+
+    /* [Cx][B*Lf] (cond: [Cc][B*Lf]; out, dout: [Co][B*Lf]) */
+    float *x0, *cond, *eps, *xt, *out, *pred, *tgt, *dpred, *dout;
+    float *scratch;  /* lpi_feature_scratch(cfg, n_used) floats */
+    float *tstep;    /* [B] diffusion step of each item */
+    double *abar;    /* [B] abar at tstep */
+    int *cls;        /* [B] class ids (texture) */
+
+    int64_t step;    /* steps done */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Configuration */
+
+void limpid_train_config_default(limpid_train_config *tc)
+{
+    if (!tc)
+        return;
+    memset(tc, 0, sizeof *tc);
+    tc->batch = 16;
+    tc->crop_samples = 32768;
+    tc->lr = 1e-3f;
+    tc->lr_min = 1e-5f;
+    tc->warmup = 200;
+    tc->total_steps = 20000;
+    tc->weight_decay = 0.01f;
+    tc->beta1 = 0.9f;
+    tc->beta2 = 0.999f;
+    tc->adam_eps = 1e-8f;
+    tc->clip = 1.0f;
+    tc->ema_decay = 0.999f;
+    tc->seed = 1;
+}
+
+/* Range check of a training configuration for model configuration cfg (checked). The
+ * product Cx * batch * frames must fit an int: the network indexes columns with ints. */
+static limpid_status train_config_check(const limpid_config *cfg, const limpid_train_config *tc,
+                                        char *err, size_t errlen)
+{
+#define TBAD(...)                                                                      \
+    do {                                                                               \
+        lpi_errf(err, errlen, __VA_ARGS__);                                            \
+        return LIMPID_ERR_INVALID;                                                     \
+    } while (0)
+    if (tc->batch < 1 || tc->batch > 65536)
+        TBAD("batch %d is outside 1..65536", tc->batch);
+    int fh = limpid_config_frame_hop(cfg);
+    if (tc->crop_samples < fh || tc->crop_samples > (1 << 26))
+        TBAD("crop of %d samples is outside %d..%d (at least one frame of %d samples)",
+             tc->crop_samples, fh, 1 << 26, fh);
+    double cols = (double)tc->batch * (double)(tc->crop_samples / fh);
+    if (cols * limpid_config_feature_channels(cfg) > (double)INT_MAX)
+        TBAD("batch %d x crop %d samples is too large for one step", tc->batch,
+             tc->crop_samples);
+    if (!(isfinite(tc->lr) && tc->lr > 0.0f && tc->lr <= 10.0f))
+        TBAD("learning rate %g is outside (0, 10]", (double)tc->lr);
+    if (!(isfinite(tc->lr_min) && tc->lr_min >= 0.0f && tc->lr_min <= tc->lr))
+        TBAD("final learning rate %g is outside [0, lr = %g]", (double)tc->lr_min,
+             (double)tc->lr);
+    if (tc->warmup < 0)
+        TBAD("warm-up of %d steps is negative", tc->warmup);
+    if (tc->total_steps < 1)
+        TBAD("total steps %lld is below 1", (long long)tc->total_steps);
+    if (!(isfinite(tc->weight_decay) && tc->weight_decay >= 0.0f && tc->weight_decay <= 10.0f))
+        TBAD("weight decay %g is outside [0, 10]", (double)tc->weight_decay);
+    if (!(tc->beta1 >= 0.0f && tc->beta1 < 1.0f))
+        TBAD("Adam beta1 %g is outside [0, 1)", (double)tc->beta1);
+    if (!(tc->beta2 >= 0.0f && tc->beta2 < 1.0f))
+        TBAD("Adam beta2 %g is outside [0, 1)", (double)tc->beta2);
+    if (!(isfinite(tc->adam_eps) && tc->adam_eps > 0.0f && tc->adam_eps <= 1.0f))
+        TBAD("Adam epsilon %g is outside (0, 1]", (double)tc->adam_eps);
+    if (!isfinite(tc->clip))
+        TBAD("gradient clip %g is not finite", (double)tc->clip);
+    if (!(tc->ema_decay >= 0.0f && tc->ema_decay < 1.0f))
+        TBAD("EMA decay %g is outside [0, 1)", (double)tc->ema_decay);
+    return LIMPID_OK;
+#undef TBAD
+}
+
+static int config_equal(const limpid_config *a, const limpid_config *b)
+{
+    return a->task == b->task && a->domain == b->domain && a->sample_rate == b->sample_rate &&
+           (a->domain != LIMPID_DOMAIN_STFT ||
+            (a->n_fft == b->n_fft && a->hop == b->hop && a->window == b->window &&
+             a->compress_exp == b->compress_exp && a->compress_scale == b->compress_scale)) &&
+           a->channels == b->channels && a->layers == b->layers &&
+           a->dilation_cycle == b->dilation_cycle && a->embed_dim == b->embed_dim &&
+           a->embed_hidden == b->embed_hidden && a->lookahead == b->lookahead &&
+           a->n_classes == b->n_classes && a->head == b->head && a->schedule == b->schedule &&
+           a->steps_T == b->steps_T && a->beta_start == b->beta_start &&
+           a->beta_end == b->beta_end && a->target == b->target;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Create / destroy */
+
+void limpid_trainer_destroy(limpid_trainer *t)
+{
+    if (!t)
+        return;
+    if (t->ws)
+        lpi_net_ws_destroy(t->ws);
+    limpid_stft_destroy(t->stft);
+    if (t->have_sched)
+        lpi_schedule_free(&t->sched);
+    if (t->have_layout)
+        lpi_net_layout_free(&t->L);
+    free(t->p);
+    free(t->g);
+    free(t->m);
+    free(t->v);
+    free(t->ema);
+    free(t->x0);
+    free(t->cond);
+    free(t->eps);
+    free(t->xt);
+    free(t->out);
+    free(t->pred);
+    free(t->tgt);
+    free(t->dpred);
+    free(t->dout);
+    free(t->scratch);
+    free(t->tstep);
+    free(t->abar);
+    free(t->cls);
+    free(t);
+}
+
+static float *falloc(size_t n)
+{
+    return malloc((n ? n : 1) * sizeof(float));
+}
+
+/* Build a trainer; err (optional) gets the reason of an INVALID configuration. */
+static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
+                                 const limpid_model *init, const limpid_train_config *tc,
+                                 char *err, size_t errlen)
+{
+    limpid_status st;
+    if (!out || !cfg || !tc)
+        return LIMPID_ERR_INVALID;
+    *out = NULL;
+    if ((st = limpid_config_check(cfg, err, errlen)) != LIMPID_OK)
+        return st;
+    if ((st = train_config_check(cfg, tc, err, errlen)) != LIMPID_OK)
+        return st;
+    if (init && !config_equal(&init->cfg, cfg)) {
+        lpi_errf(err, errlen, "the initial model's configuration differs from the one given");
+        return LIMPID_ERR_INVALID;
+    }
+
+    limpid_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return LIMPID_ERR_NOMEM;
+    t->cfg = *cfg;
+    t->tc = *tc;
+    t->prov.seed = tc->seed;
+    t->prov.final_loss = NAN;
+    t->prov.val_loss = NAN;
+
+    if ((st = lpi_net_layout_init(&t->L, cfg)) != LIMPID_OK)
+        goto fail;
+    t->have_layout = 1;
+    if ((st = lpi_schedule_init(&t->sched, cfg)) != LIMPID_OK)
+        goto fail;
+    t->have_sched = 1;
+    if (cfg->domain == LIMPID_DOMAIN_STFT &&
+        (st = limpid_stft_create(&t->stft, cfg->n_fft, cfg->hop, cfg->window)) != LIMPID_OK)
+        goto fail;
+
+    const int fh = limpid_config_frame_hop(cfg);
+    t->B = tc->batch;
+    /* whole frames only: the crop is cut down to a multiple of the frame hop */
+    t->n_used = (size_t)(tc->crop_samples / fh) * (size_t)fh;
+    t->Lf = (int)lpi_feature_frames(cfg, t->n_used);
+    t->Cx = t->L.Cx;
+    t->Cc = t->L.Cc;
+    t->Co = t->L.Co;
+    if (t->Lf < 1) {
+        st = LIMPID_ERR_INVALID;
+        goto fail;
+    }
+
+    const size_t np = t->L.n_params;
+    const size_t cols = (size_t)t->B * (size_t)t->Lf;
+    const size_t nx = (size_t)t->Cx * cols, no = (size_t)t->Co * cols;
+    t->p = falloc(np);
+    t->g = falloc(np);
+    t->m = calloc(np ? np : 1, sizeof(float));
+    t->v = calloc(np ? np : 1, sizeof(float));
+    t->ema = falloc(np);
+    t->x0 = falloc(nx);
+    t->cond = t->Cc > 0 ? falloc((size_t)t->Cc * cols) : NULL;
+    t->eps = falloc(nx);
+    t->xt = falloc(nx);
+    t->out = falloc(no);
+    t->pred = falloc(nx);
+    t->tgt = falloc(nx);
+    t->dpred = falloc(nx);
+    t->dout = falloc(no);
+    t->scratch = falloc(lpi_feature_scratch(cfg, t->n_used));
+    t->tstep = falloc((size_t)t->B);
+    t->abar = malloc((size_t)t->B * sizeof *t->abar);
+    t->cls = calloc((size_t)t->B, sizeof *t->cls);
+    t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
+    if (!t->p || !t->g || !t->m || !t->v || !t->ema || !t->x0 || (t->Cc > 0 && !t->cond) ||
+        !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
+        !t->scratch || !t->tstep || !t->abar || !t->cls || !t->ws) {
+        st = LIMPID_ERR_NOMEM;
+        goto fail;
+    }
+
+    if (init) {
+        if (init->layout.n_params != np) {
+            st = LIMPID_ERR_INVALID;
+            goto fail;
+        }
+        memcpy(t->p, init->params, np * sizeof *t->p);
+    } else {
+        lpi_net_init_params(&t->L, t->p, tc->seed);
+    }
+    memcpy(t->ema, t->p, np * sizeof *t->p);
+    memset(t->g, 0, np * sizeof *t->g);
+    *out = t;
+    return LIMPID_OK;
+fail:
+    limpid_trainer_destroy(t);
+    return st;
+}
+
+limpid_status limpid_trainer_create(limpid_trainer **out, const limpid_config *cfg,
+                                    const limpid_model *init, const limpid_train_config *tc)
+{
+    return trainer_new(out, cfg, init, tc, NULL, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Learning rate */
+
+/* Linear warm-up from 0 (step 0) to lr (step warmup), then cosine decay from lr to lr_min
+ * at step total_steps; lr_min from there on. */
+static double lr_at(const limpid_train_config *tc, int64_t s)
+{
+    if (s < tc->warmup)
+        return (double)tc->lr * (double)s / (double)tc->warmup;
+    if (s >= tc->total_steps)
+        return tc->lr_min;
+    double span = (double)(tc->total_steps - tc->warmup);
+    double prog = span > 0 ? (double)(s - tc->warmup) / span : 1.0;
+    return tc->lr_min + 0.5 * ((double)tc->lr - tc->lr_min) * (1.0 + cos(3.14159265358979323846 * prog));
+}
+
+float limpid_trainer_lr(const limpid_trainer *t)
+{
+    return t ? (float)lr_at(&t->tc, t->step) : 0.0f;
+}
+
+int64_t limpid_trainer_steps_done(const limpid_trainer *t) { return t ? t->step : 0; }
+
+const limpid_train_config *limpid_trainer_train_config(const limpid_trainer *t)
+{
+    return t ? &t->tc : NULL;
+}
+
+const limpid_config *limpid_trainer_model_config(const limpid_trainer *t)
+{
+    return t ? &t->cfg : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loss */
+
+static limpid_status check_inputs(const limpid_trainer *t, const float *clean,
+                                  const float *noisy, const int *cls, int n)
+{
+    if (!clean)
+        return LIMPID_ERR_INVALID;
+    if (t->cfg.task == LIMPID_TASK_DENOISE && !noisy)
+        return LIMPID_ERR_INVALID;
+    if (t->cfg.task == LIMPID_TASK_TEXTURE) {
+        if (!cls && t->cfg.n_classes != 1)
+            return LIMPID_ERR_INVALID; /* only a single-class model may omit the ids */
+        for (int i = 0; cls && i < n; i++)
+            if (cls[i] < 0 || cls[i] >= t->cfg.n_classes)
+                return LIMPID_ERR_INVALID;
+    }
+    return LIMPID_OK;
+}
+
+/* Loss of nb items (item b at clean/noisy + b*crop_samples): features x0 (and cond), x_t,
+ * network output, prediction and target. The caller has filled tstep[b], abar[b] and the
+ * noise eps of each item. *sse = sum of squared errors over Cx*nb*Lf values; pred and tgt
+ * hold the two sides (layout [Cx][nb*Lf]) for the backward pass. */
+static limpid_status forward_batch(limpid_trainer *t, const float *params, const float *clean,
+                                   const float *noisy, const int *cls, int nb, double *sse)
+{
+    const int Lf = t->Lf, Cx = t->Cx;
+    const size_t ld = (size_t)nb * (size_t)Lf;
+    const size_t stride = (size_t)t->tc.crop_samples;
+    limpid_status st;
+    for (int b = 0; b < nb; b++) {
+        st = lpi_features_from_audio(&t->cfg, t->stft, clean + (size_t)b * stride, t->n_used,
+                                     t->x0 + (size_t)b * Lf, ld, t->scratch);
+        if (st != LIMPID_OK)
+            return st;
+        if (t->Cc > 0) {
+            st = lpi_features_from_audio(&t->cfg, t->stft, noisy + (size_t)b * stride,
+                                         t->n_used, t->cond + (size_t)b * Lf, ld, t->scratch);
+            if (st != LIMPID_OK)
+                return st;
+        }
+        t->cls[b] = cls ? cls[b] : 0;
+    }
+    /* x_t and target per item: one abar per item, elementwise per channel row */
+    for (int c = 0; c < Cx; c++) {
+        for (int b = 0; b < nb; b++) {
+            size_t o = (size_t)c * ld + (size_t)b * Lf;
+            lpi_q_sample(t->abar[b], t->x0 + o, t->eps + o, t->xt + o, (size_t)Lf);
+            lpi_target_from_x0_eps(t->cfg.target, t->abar[b], t->x0 + o, t->eps + o,
+                                   t->tgt + o, (size_t)Lf);
+        }
+    }
+    lpi_net_forward(&t->L, params, t->ws, t->xt, t->Cc > 0 ? t->cond : NULL, t->tstep,
+                    t->L.K > 0 ? t->cls : NULL, nb, Lf, t->out);
+    lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->xt, ld, t->pred);
+    const size_t count = (size_t)Cx * ld;
+    double s = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double d = (double)t->pred[i] - (double)t->tgt[i];
+        s += d * d;
+    }
+    *sse = s;
+    return LIMPID_OK;
+}
+
+/* eps[c][b*Lf + n] for n < Lf from rng, channel-major (the order is part of the format of a
+ * run: changing it changes every trained model). */
+static void draw_eps(limpid_trainer *t, lpi_rng *r, int b, size_t ld)
+{
+    for (int c = 0; c < t->Cx; c++) {
+        float *e = t->eps + (size_t)c * ld + (size_t)b * t->Lf;
+        for (int n = 0; n < t->Lf; n++)
+            e[n] = lpi_rng_normal(r);
+    }
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step */
+
+limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean, const float *noisy,
+                                  const int *cls, float *loss)
+{
+    if (!t)
+        return LIMPID_ERR_INVALID;
+    limpid_status st = check_inputs(t, clean, noisy, cls, t->B);
+    if (st != LIMPID_OK)
+        return st;
+    const double t0 = now_seconds();
+    const int B = t->B, T = t->cfg.steps_T;
+    const int64_t s = t->step;
+    const size_t ld = (size_t)B * (size_t)t->Lf;
+    const size_t count = (size_t)t->Cx * ld;
+    const size_t np = t->L.n_params;
+
+    for (int b = 0; b < B; b++) {
+        lpi_rng r = lpi_rng_make(t->tc.seed, (uint64_t)s, (uint64_t)b);
+        int tb = 1 + (int)(lpi_rng_u64(&r) % (uint64_t)T);
+        t->tstep[b] = (float)tb;
+        t->abar[b] = lpi_schedule_abar(&t->sched, (double)tb);
+        draw_eps(t, &r, b, ld);
+    }
+    double sse;
+    if ((st = forward_batch(t, t->p, clean, noisy, cls, B, &sse)) != LIMPID_OK)
+        return st;
+    const double mse = sse / (double)count;
+    if (loss)
+        *loss = (float)mse;
+    if (!isfinite(mse))
+        return LIMPID_ERR_NUMERIC;
+
+    const float k2 = (float)(2.0 / (double)count);
+    for (size_t i = 0; i < count; i++)
+        t->dpred[i] = k2 * (t->pred[i] - t->tgt[i]);
+    lpi_head_backward(&t->cfg, t->dpred, t->Cc > 0 ? t->cond : NULL, t->xt, ld, t->dout);
+    memset(t->g, 0, np * sizeof *t->g);
+    lpi_net_backward(&t->L, t->p, t->ws, t->dout, t->g, NULL, NULL);
+
+    double gsq = 0.0;
+    for (size_t i = 0; i < np; i++)
+        gsq += (double)t->g[i] * (double)t->g[i];
+    if (!isfinite(gsq))
+        return LIMPID_ERR_NUMERIC; /* nothing updated: weights, moments and counter intact */
+    const double gnorm = sqrt(gsq);
+    float scale = 1.0f;
+    if (t->tc.clip > 0.0f && gnorm > (double)t->tc.clip)
+        scale = (float)((double)t->tc.clip / gnorm);
+
+    /* AdamW (Loshchilov & Hutter) with bias correction, as torch.optim.AdamW:
+     * p *= 1 - lr*wd (decay tensors); p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
+    const double lr = lr_at(&t->tc, s);
+    const float b1 = t->tc.beta1, b2 = t->tc.beta2, aeps = t->tc.adam_eps;
+    const double kstep = (double)(s + 1);
+    const double bc1 = 1.0 - pow((double)b1, kstep), bc2 = 1.0 - pow((double)b2, kstep);
+    const float step_size = (float)(lr / bc1);
+    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    const float decayf = (float)(1.0 - lr * (double)t->tc.weight_decay);
+    for (int k = 0; k < t->L.n_tensors; k++) {
+        const lpi_tensor_desc *td = &t->L.tensors[k];
+        const float df = td->decay ? decayf : 1.0f;
+        float *p = t->p + td->off, *m = t->m + td->off, *v = t->v + td->off;
+        const float *g = t->g + td->off;
+        for (size_t i = 0; i < td->count; i++) {
+            float gi = g[i] * scale;
+            m[i] = b1 * m[i] + (1.0f - b1) * gi;
+            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+            p[i] = p[i] * df - step_size * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + aeps);
+        }
+    }
+    /* EMA with warm-up: early weights are forgotten quickly */
+    double d = (1.0 + (double)s) / (10.0 + (double)s);
+    if (d > (double)t->tc.ema_decay)
+        d = (double)t->tc.ema_decay;
+    const float df = (float)d, di = (float)(1.0 - d);
+    for (size_t i = 0; i < np; i++)
+        t->ema[i] = df * t->ema[i] + di * t->p[i];
+
+    t->step = s + 1;
+    t->prov.train_steps = (uint64_t)t->step;
+    t->prov.final_loss = (double)(float)mse; /* the value the caller got */
+    t->prov.train_seconds += now_seconds() - t0;
+    return LIMPID_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Validation */
+
+limpid_status limpid_trainer_validate(limpid_trainer *t, const float *clean, const float *noisy,
+                                      const int *cls, int n_items, float *loss)
+{
+    if (!t || n_items < 1)
+        return LIMPID_ERR_INVALID;
+    limpid_status st = check_inputs(t, clean, noisy, cls, n_items);
+    if (st != LIMPID_OK)
+        return st;
+    const float *params = t->tc.ema_decay > 0.0f ? t->ema : t->p;
+    const int T = t->cfg.steps_T;
+    const size_t stride = (size_t)t->tc.crop_samples;
+    double sse_all = 0.0, count_all = 0.0;
+    for (int i0 = 0; i0 < n_items; i0 += t->B) {
+        int nb = n_items - i0 < t->B ? n_items - i0 : t->B;
+        const size_t ld = (size_t)nb * (size_t)t->Lf;
+        for (int b = 0; b < nb; b++) {
+            int64_t i = i0 + b;
+            int tb = 1 + (int)((i * 7919) % T);
+            t->tstep[b] = (float)tb;
+            t->abar[b] = lpi_schedule_abar(&t->sched, (double)tb);
+            lpi_rng r = lpi_rng_make(t->tc.seed ^ 0x5A17u, (uint64_t)i, 0);
+            draw_eps(t, &r, b, ld);
+        }
+        double sse;
+        st = forward_batch(t, params, clean + (size_t)i0 * stride,
+                           noisy ? noisy + (size_t)i0 * stride : NULL, cls ? cls + i0 : NULL,
+                           nb, &sse);
+        if (st != LIMPID_OK)
+            return st;
+        sse_all += sse;
+        count_all += (double)t->Cx * (double)ld;
+    }
+    double mse = sse_all / count_all;
+    if (loss)
+        *loss = (float)mse;
+    t->prov.val_loss = (double)(float)mse;
+    return isfinite(mse) ? LIMPID_OK : LIMPID_ERR_NUMERIC;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Provenance and export */
+
+void limpid_trainer_set_provenance(limpid_trainer *t, const limpid_provenance *prov)
+{
+    if (!t || !prov)
+        return;
+    /* only the descriptive fields: the counters belong to the trainer */
+    snprintf(t->prov.data, sizeof t->prov.data, "%s", prov->data);
+    snprintf(t->prov.command, sizeof t->prov.command, "%s", prov->command);
+    if (prov->created[0])
+        snprintf(t->prov.created, sizeof t->prov.created, "%s", prov->created);
+}
+
+const limpid_provenance *limpid_trainer_provenance(const limpid_trainer *t)
+{
+    return t ? &t->prov : NULL;
+}
+
+static void utc_now_iso(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "1970-01-01T00:00:00Z");
+}
+
+limpid_status limpid_trainer_export(limpid_trainer *t, int use_ema, const limpid_provenance *prov,
+                                    limpid_model **out)
+{
+    if (!t || !out)
+        return LIMPID_ERR_INVALID;
+    *out = NULL;
+    limpid_model *m = NULL;
+    limpid_status st = lpi_model_alloc(&m, &t->cfg);
+    if (st != LIMPID_OK)
+        return st;
+    if (m->layout.n_params != t->L.n_params) {
+        limpid_model_destroy(m);
+        return LIMPID_ERR_STATE;
+    }
+    const float *src = (use_ema && t->tc.ema_decay > 0.0f) ? t->ema : t->p;
+    memcpy(m->params, src, t->L.n_params * sizeof *src);
+    limpid_provenance pv = prov ? *prov : t->prov;
+    if (prov) {
+        if (!pv.data[0])
+            snprintf(pv.data, sizeof pv.data, "%s", t->prov.data);
+        if (!pv.command[0])
+            snprintf(pv.command, sizeof pv.command, "%s", t->prov.command);
+    }
+    pv.created[sizeof pv.created - 1] = '\0';
+    pv.data[sizeof pv.data - 1] = '\0';
+    pv.command[sizeof pv.command - 1] = '\0';
+    pv.seed = t->tc.seed;
+    pv.train_steps = (uint64_t)t->step;
+    pv.train_seconds = t->prov.train_seconds;
+    pv.final_loss = t->prov.final_loss;
+    pv.val_loss = t->prov.val_loss;
+    if (!pv.created[0])
+        utc_now_iso(pv.created, sizeof pv.created);
+    snprintf(pv.tool_version, sizeof pv.tool_version, "%s", limpid_version());
+    m->prov = pv;
+    *out = m;
+    return LIMPID_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints */
+
+#define CK_KV_CAP 256
+
+static void kv_i64(lpi_kv *kv, const char *key, int64_t v)
+{
+    memset(kv, 0, sizeof *kv);
+    snprintf(kv->key, sizeof kv->key, "%s", key);
+    kv->type = LPI_KV_I64;
+    kv->i = v;
+}
+
+static void kv_f64(lpi_kv *kv, const char *key, double v)
+{
+    memset(kv, 0, sizeof *kv);
+    snprintf(kv->key, sizeof kv->key, "%s", key);
+    kv->type = LPI_KV_F64;
+    kv->f = v;
+}
+
+/* The training configuration as key/values; floats are stored as doubles (exact). */
+static int train_to_kv(const limpid_trainer *t, lpi_kv *kv)
+{
+    const limpid_train_config *tc = &t->tc;
+    int n = 0;
+    kv_i64(&kv[n++], "train.batch", tc->batch);
+    kv_i64(&kv[n++], "train.crop_samples", tc->crop_samples);
+    kv_f64(&kv[n++], "train.lr", tc->lr);
+    kv_f64(&kv[n++], "train.lr_min", tc->lr_min);
+    kv_i64(&kv[n++], "train.warmup", tc->warmup);
+    kv_i64(&kv[n++], "train.total_steps", tc->total_steps);
+    kv_f64(&kv[n++], "train.weight_decay", tc->weight_decay);
+    kv_f64(&kv[n++], "train.beta1", tc->beta1);
+    kv_f64(&kv[n++], "train.beta2", tc->beta2);
+    kv_f64(&kv[n++], "train.adam_eps", tc->adam_eps);
+    kv_f64(&kv[n++], "train.clip", tc->clip);
+    kv_f64(&kv[n++], "train.ema_decay", tc->ema_decay);
+    kv_i64(&kv[n++], "train.seed", (int64_t)tc->seed); /* bits of the uint64 */
+    kv_i64(&kv[n++], "train.step", t->step);
+    /* the trainer's own copies of the counters (provenance keys may round them) */
+    kv_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
+    kv_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
+    kv_f64(&kv[n++], "train.val_loss", t->prov.val_loss);
+    return n;
+}
+
+static const char *const rec_prefix[4] = {"p.", "m.", "v.", "ema."};
+
+static float *state_array(limpid_trainer *t, int which)
+{
+    switch (which) {
+    case 0: return t->p;
+    case 1: return t->m;
+    case 2: return t->v;
+    default: return t->ema;
+    }
+}
+
+limpid_status limpid_trainer_save_checkpoint(limpid_trainer *t, const char *path)
+{
+    if (!t || !path)
+        return LIMPID_ERR_INVALID;
+    limpid_status st = LIMPID_OK;
+    const int nrec = 4 * t->L.n_tensors;
+    lpi_kv *kv = calloc(CK_KV_CAP, sizeof *kv);
+    lpi_rec *rec = calloc((size_t)nrec, sizeof *rec);
+    void *buf = NULL;
+    size_t len = 0;
+    if (!kv || !rec) {
+        st = LIMPID_ERR_NOMEM;
+        goto done;
+    }
+    int n = lpi_config_to_kv(&t->cfg, kv, CK_KV_CAP - 32);
+    if (n < 0 || n > CK_KV_CAP - 32) {
+        st = LIMPID_ERR_STATE;
+        goto done;
+    }
+    int np = lpi_provenance_to_kv(&t->prov, kv + n, CK_KV_CAP - 32 - n);
+    if (np < 0 || np > CK_KV_CAP - 32 - n) {
+        st = LIMPID_ERR_STATE;
+        goto done;
+    }
+    n += np;
+    n += train_to_kv(t, kv + n);
+
+    for (int w = 0; w < 4; w++) {
+        const float *arr = state_array(t, w);
+        for (int k = 0; k < t->L.n_tensors; k++) {
+            const lpi_tensor_desc *td = &t->L.tensors[k];
+            lpi_rec *r = &rec[w * t->L.n_tensors + k];
+            snprintf(r->name, sizeof r->name, "%s%s", rec_prefix[w], td->name);
+            r->ndim = td->ndim;
+            r->dims[0] = td->dims[0];
+            r->dims[1] = td->ndim > 1 ? td->dims[1] : 0;
+            r->data = arr + td->off;
+            r->count = td->count;
+        }
+    }
+    lpi_container c;
+    memset(&c, 0, sizeof c);
+    c.kind = LPI_KIND_CHECKPOINT;
+    c.n_kv = n;
+    c.kv = kv;
+    c.n_rec = nrec;
+    c.rec = rec;
+    if ((st = lpi_container_write(&c, &buf, &len)) != LIMPID_OK)
+        goto done;
+    st = lpi_write_file_atomic(path, buf, len);
+done:
+    free(buf);
+    free(kv);
+    free(rec);
+    return st;
+}
+
+/* Fetch a required key of a given type; message and CORRUPT when missing. */
+static const lpi_kv *need_kv(const lpi_container *c, const char *key, lpi_kv_type type,
+                             const char *path, char *err, size_t errlen)
+{
+    const lpi_kv *kv = lpi_container_kv(c, key);
+    if (!kv) {
+        lpi_errf(err, errlen, "%s: checkpoint has no key \"%s\"", path, key);
+        return NULL;
+    }
+    if (kv->type != type) {
+        lpi_errf(err, errlen, "%s: checkpoint key \"%s\" has type %d, expected %d", path, key,
+                 (int)kv->type, (int)type);
+        return NULL;
+    }
+    return kv;
+}
+
+static limpid_status load_train_config(const lpi_container *c, limpid_train_config *tc,
+                                       int64_t *step, const char *path, char *err,
+                                       size_t errlen)
+{
+    static const struct {
+        const char *key;
+        int is_int;
+        int64_t lo, hi; /* for integers */
+    } spec[] = {
+        {"train.batch", 1, 1, 65536},
+        {"train.crop_samples", 1, 1, 1 << 26},
+        {"train.lr", 0, 0, 0},
+        {"train.lr_min", 0, 0, 0},
+        {"train.warmup", 1, 0, INT_MAX},
+        {"train.total_steps", 1, 1, INT64_MAX},
+        {"train.weight_decay", 0, 0, 0},
+        {"train.beta1", 0, 0, 0},
+        {"train.beta2", 0, 0, 0},
+        {"train.adam_eps", 0, 0, 0},
+        {"train.clip", 0, 0, 0},
+        {"train.ema_decay", 0, 0, 0},
+        {"train.seed", 1, INT64_MIN, INT64_MAX},
+        {"train.step", 1, 0, INT64_MAX},
+    };
+    int64_t iv[14];
+    double fv[14];
+    for (int k = 0; k < (int)(sizeof spec / sizeof spec[0]); k++) {
+        const lpi_kv *kv = need_kv(c, spec[k].key, spec[k].is_int ? LPI_KV_I64 : LPI_KV_F64,
+                                   path, err, errlen);
+        if (!kv)
+            return LIMPID_ERR_CORRUPT;
+        if (spec[k].is_int) {
+            if (kv->i < spec[k].lo || kv->i > spec[k].hi) {
+                lpi_errf(err, errlen, "%s: checkpoint key \"%s\" = %lld is outside %lld..%lld",
+                         path, spec[k].key, (long long)kv->i, (long long)spec[k].lo,
+                         (long long)spec[k].hi);
+                return LIMPID_ERR_CORRUPT;
+            }
+            iv[k] = kv->i;
+        } else {
+            if (!isfinite(kv->f) || fabs(kv->f) > 1e30) {
+                lpi_errf(err, errlen, "%s: checkpoint key \"%s\" = %g is not a usable number",
+                         path, spec[k].key, kv->f);
+                return LIMPID_ERR_CORRUPT;
+            }
+            fv[k] = kv->f;
+        }
+    }
+    memset(tc, 0, sizeof *tc);
+    tc->batch = (int)iv[0];
+    tc->crop_samples = (int)iv[1];
+    tc->lr = (float)fv[2];
+    tc->lr_min = (float)fv[3];
+    tc->warmup = (int)iv[4];
+    tc->total_steps = iv[5];
+    tc->weight_decay = (float)fv[6];
+    tc->beta1 = (float)fv[7];
+    tc->beta2 = (float)fv[8];
+    tc->adam_eps = (float)fv[9];
+    tc->clip = (float)fv[10];
+    tc->ema_decay = (float)fv[11];
+    tc->seed = (uint64_t)iv[12];
+    *step = iv[13];
+    return LIMPID_OK;
+}
+
+limpid_status limpid_trainer_load_checkpoint(limpid_trainer **out, const char *path, char *err,
+                                             size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out || !path) {
+        lpi_errf(err, errlen, "no output or path given");
+        return LIMPID_ERR_INVALID;
+    }
+    *out = NULL;
+    char msg[512];
+    msg[0] = '\0';
+    void *buf = NULL;
+    size_t len = 0;
+    limpid_status st = lpi_read_file(path, &buf, &len, msg, sizeof msg);
+    if (st != LIMPID_OK) {
+        if (strstr(msg, path))
+            lpi_errf(err, errlen, "%s", msg);
+        else
+            lpi_errf(err, errlen, "%s: %s", path, msg[0] ? msg : limpid_strerror(st));
+        free(buf);
+        return st;
+    }
+    lpi_container c;
+    memset(&c, 0, sizeof c);
+    msg[0] = '\0';
+    st = lpi_container_read(&c, buf, len, msg, sizeof msg);
+    free(buf);
+    if (st != LIMPID_OK) {
+        lpi_errf(err, errlen, "%s: %s", path, msg[0] ? msg : limpid_strerror(st));
+        return st;
+    }
+    limpid_trainer *t = NULL;
+    if (c.kind != LPI_KIND_CHECKPOINT) {
+        lpi_errf(err, errlen, "%s: not a training checkpoint (container kind %u%s)", path,
+                 (unsigned)c.kind, c.kind == LPI_KIND_MODEL ? ", a model file" : "");
+        st = LIMPID_ERR_FORMAT;
+        goto done;
+    }
+    limpid_config cfg;
+    msg[0] = '\0';
+    if ((st = lpi_config_from_container(&c, &cfg, msg, sizeof msg)) != LIMPID_OK) {
+        lpi_errf(err, errlen, "%s: %s", path, msg[0] ? msg : limpid_strerror(st));
+        goto done;
+    }
+    limpid_train_config tc;
+    int64_t step = 0;
+    if ((st = load_train_config(&c, &tc, &step, path, err, errlen)) != LIMPID_OK)
+        goto done;
+    msg[0] = '\0';
+    st = trainer_new(&t, &cfg, NULL, &tc, msg, sizeof msg);
+    if (st != LIMPID_OK) {
+        lpi_errf(err, errlen, "%s: checkpoint settings refused: %s", path,
+                 msg[0] ? msg : limpid_strerror(st));
+        if (st == LIMPID_ERR_INVALID)
+            st = LIMPID_ERR_CORRUPT;
+        goto done;
+    }
+    for (int w = 0; w < 4; w++) {
+        float *arr = state_array(t, w);
+        for (int k = 0; k < t->L.n_tensors; k++) {
+            const lpi_tensor_desc *td = &t->L.tensors[k];
+            char name[64];
+            snprintf(name, sizeof name, "%s%s", rec_prefix[w], td->name);
+            const lpi_rec *r = lpi_container_rec(&c, name);
+            if (!r) {
+                lpi_errf(err, errlen, "%s: checkpoint has no tensor \"%s\"", path, name);
+                st = LIMPID_ERR_CORRUPT;
+                goto done;
+            }
+            int64_t d1 = td->ndim > 1 ? td->dims[1] : 0;
+            int64_t rd1 = r->ndim > 1 ? r->dims[1] : 0;
+            if (r->ndim != td->ndim || r->dims[0] != td->dims[0] || rd1 != d1 ||
+                r->count != td->count || !r->data) {
+                lpi_errf(err, errlen,
+                         "%s: tensor \"%s\" has shape [%lld][%lld] (%zu values), expected "
+                         "[%lld][%lld] (%zu)",
+                         path, name, (long long)r->dims[0], (long long)rd1, r->count,
+                         (long long)td->dims[0], (long long)d1, td->count);
+                st = LIMPID_ERR_CORRUPT;
+                goto done;
+            }
+            memcpy(arr + td->off, r->data, td->count * sizeof(float));
+        }
+    }
+    t->step = step;
+    lpi_provenance_from_container(&c, &t->prov);
+    t->prov.seed = tc.seed;
+    t->prov.train_steps = (uint64_t)step;
+    const lpi_kv *kv;
+    if ((kv = lpi_container_kv(&c, "train.seconds")) && kv->type == LPI_KV_F64)
+        t->prov.train_seconds = kv->f;
+    if ((kv = lpi_container_kv(&c, "train.final_loss")) && kv->type == LPI_KV_F64)
+        t->prov.final_loss = kv->f;
+    if ((kv = lpi_container_kv(&c, "train.val_loss")) && kv->type == LPI_KV_F64)
+        t->prov.val_loss = kv->f;
+    *out = t;
+    t = NULL;
+    st = LIMPID_OK;
+done:
+    limpid_trainer_destroy(t);
+    lpi_container_free(&c);
+    return st;
+}

@@ -1,0 +1,58 @@
+/* gen_seeds.c - writes small valid model files as the fuzzer's seed corpus.
+ * Usage: gen_seeds DIR (fuzz/build.sh builds and runs it). */
+#include "limpid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int save(const limpid_config *c, uint64_t seed, const char *dir, const char *name)
+{
+    limpid_model *m = NULL;
+    char path[4096];
+    if (limpid_model_create(&m, c, seed) != LIMPID_OK)
+        return 1;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    limpid_status st = limpid_model_save_file(m, path);
+    limpid_model_destroy(m);
+    if (st != LIMPID_OK) {
+        fprintf(stderr, "%s: %s\n", path, limpid_strerror(st));
+        return 1;
+    }
+    return 0;
+}
+
+/* channels 4, layers 2, embed 8/16, n_fft 16 hop 4: files of a few kilobytes */
+static void micro(limpid_config *c, limpid_task task, limpid_domain domain)
+{
+    limpid_config_preset(c, "tiny", task, domain, 16000);
+    c->channels = 4;
+    c->layers = 2;
+    c->dilation_cycle = 2;
+    c->embed_dim = 8;
+    c->embed_hidden = 16;
+    c->n_fft = 16;
+    c->hop = 4;
+    c->steps_T = 10;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        return 2;
+    }
+    limpid_config c;
+    int bad = 0;
+    micro(&c, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    bad |= save(&c, 1, argv[1], "denoise-stft-micro.lpm");
+    micro(&c, LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_WAVE);
+    c.n_classes = 3;
+    bad |= save(&c, 2, argv[1], "texture-wave-micro.lpm");
+    micro(&c, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_WAVE);
+    c.layers = 1;
+    c.lookahead = 0;
+    c.schedule = LIMPID_SCHEDULE_LINEAR;
+    c.target = LIMPID_TARGET_EPS;
+    bad |= save(&c, 3, argv[1], "denoise-wave-causal.lpm");
+    return bad;
+}

@@ -1,0 +1,679 @@
+/* test_train.c - training API: loss falls (STFT denoise, wave texture), determinism, exact
+ * resume from a checkpoint, refused checkpoints, learning-rate schedule, AdamW/clip sanity,
+ * repeatable validation. Every test uses the "tiny" preset with small batches and crops so
+ * it runs in seconds on one core. */
+#include <check.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "limpid.h"
+
+#define SR 16000
+
+/* ------------------------------------------------------------------------ */
+/* Helpers */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void tmp_path(char *buf, size_t len, const char *name)
+{
+    const char *dir = getenv("LIMPID_TEST_DIR");
+    if (!dir || !dir[0])
+        dir = "/tmp";
+    mkdir(dir, 0777); /* may exist */
+    snprintf(buf, len, "%s/test_train_%ld_%s", dir, (long)getpid(), name);
+}
+
+/* Batch `key` of tones in white noise: each item has 1..2 sines of random frequency
+ * (150..3000 Hz), amplitude (0.1..0.4) and phase; the noise has a random level
+ * (std 0.03..0.12). The same key gives the same batch. */
+static void make_tones(uint64_t key, int B, int n, float *clean, float *noisy)
+{
+    for (int b = 0; b < B; b++) {
+        lpi_rng r = lpi_rng_make(0x70E5, key, (uint64_t)b);
+        int ntones = 1 + (int)(lpi_rng_u64(&r) % 2);
+        float f[2], a[2], ph[2];
+        for (int k = 0; k < ntones; k++) {
+            f[k] = 150.0f + 2850.0f * lpi_rng_uniform(&r);
+            a[k] = 0.1f + 0.3f * lpi_rng_uniform(&r);
+            ph[k] = 6.2831853f * lpi_rng_uniform(&r);
+        }
+        float sigma = 0.03f + 0.09f * lpi_rng_uniform(&r);
+        for (int i = 0; i < n; i++) {
+            float s = 0.0f;
+            for (int k = 0; k < ntones; k++)
+                s += a[k] * sinf(6.2831853f * f[k] * (float)i / SR + ph[k]);
+            clean[(size_t)b * n + i] = s;
+            if (noisy)
+                noisy[(size_t)b * n + i] = s + sigma * lpi_rng_normal(&r);
+        }
+    }
+}
+
+/* Batch `key` of two texture classes: class 0 a 440 Hz sine (amplitude 0.5), class 1 a
+ * 1800 Hz sine (amplitude 0.3) with its 3rd harmonic; random phase; classes alternate. */
+static void make_texture(uint64_t key, int B, int n, float *clean, int *cls)
+{
+    for (int b = 0; b < B; b++) {
+        lpi_rng r = lpi_rng_make(0x7E47, key, (uint64_t)b);
+        int c = (int)((key + (uint64_t)b) & 1);
+        float ph = 6.2831853f * lpi_rng_uniform(&r);
+        cls[b] = c;
+        for (int i = 0; i < n; i++) {
+            float w = (float)i / SR * 6.2831853f;
+            clean[(size_t)b * n + i] = c == 0 ? 0.5f * sinf(440.0f * w + ph)
+                                              : 0.3f * sinf(1800.0f * w + ph) +
+                                                    0.1f * sinf(5400.0f * w + 3.0f * ph);
+        }
+    }
+}
+
+static void tiny_cfg(limpid_config *cfg, limpid_task task, limpid_domain domain)
+{
+    ck_assert_int_eq(limpid_config_preset(cfg, "tiny", task, domain, SR), LIMPID_OK);
+    if (task == LIMPID_TASK_TEXTURE)
+        cfg->n_classes = 2;
+    ck_assert_int_eq(limpid_config_check(cfg, NULL, 0), LIMPID_OK);
+}
+
+static void small_tc(limpid_train_config *tc, int batch, int crop, int total)
+{
+    limpid_train_config_default(tc);
+    tc->batch = batch;
+    tc->crop_samples = crop;
+    tc->warmup = 20;
+    tc->total_steps = total;
+    tc->lr = 2e-3f;
+    tc->lr_min = 1e-4f;
+}
+
+static float *raw_params(limpid_trainer *t, int use_ema, size_t *n)
+{
+    limpid_model *m = NULL;
+    ck_assert_int_eq(limpid_trainer_export(t, use_ema, NULL, &m), LIMPID_OK);
+    *n = m->layout.n_params;
+    float *p = malloc(*n * sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, m->params, *n * sizeof *p);
+    limpid_model_destroy(m);
+    return p;
+}
+
+/* Run steps [from, to) of the tone denoising data on t, losses into loss[step]. */
+static void run_tones(limpid_trainer *t, int from, int to, float *loss)
+{
+    const limpid_train_config *tc = limpid_trainer_train_config(t);
+    size_t n = (size_t)tc->batch * (size_t)tc->crop_samples;
+    float *clean = malloc(n * sizeof *clean), *noisy = malloc(n * sizeof *noisy);
+    ck_assert(clean && noisy);
+    for (int s = from; s < to; s++) {
+        ck_assert_int_eq(limpid_trainer_steps_done(t), s);
+        make_tones((uint64_t)s, tc->batch, tc->crop_samples, clean, noisy);
+        float l = -1.0f;
+        ck_assert_int_eq(limpid_trainer_step(t, clean, noisy, NULL, &l), LIMPID_OK);
+        ck_assert(isfinite(l));
+        if (loss)
+            loss[s] = l;
+    }
+    free(clean);
+    free(noisy);
+}
+
+static double mean(const float *x, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    return s / n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loss falls */
+
+START_TEST(test_stft_denoise_learns)
+{
+    enum { STEPS = 300, B = 4, CROP = 2048, NVAL = 8 };
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    limpid_train_config tc;
+    small_tc(&tc, B, CROP, STEPS);
+    limpid_trainer *t = NULL;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
+
+    /* a fixed validation set, disjoint keys from the training batches */
+    float *vc = malloc(sizeof(float) * NVAL * CROP), *vn = malloc(sizeof(float) * NVAL * CROP);
+    ck_assert(vc && vn);
+    make_tones(1000000, NVAL, CROP, vc, vn);
+    float v0, v1;
+    ck_assert_int_eq(limpid_trainer_validate(t, vc, vn, NULL, NVAL, &v0), LIMPID_OK);
+
+    float loss[STEPS];
+    double t0 = now_s();
+    run_tones(t, 0, STEPS, loss);
+    double dt = now_s() - t0;
+    ck_assert_int_eq(limpid_trainer_validate(t, vc, vn, NULL, NVAL, &v1), LIMPID_OK);
+
+    double first = mean(loss, 50), last = mean(loss + STEPS - 50, 50);
+    fprintf(stderr,
+            "stft denoise: %d steps (batch %d, crop %d) in %.2f s (%.1f ms/step); "
+            "loss first50 %.5f last50 %.5f (ratio %.3f); val %.5f -> %.5f (ratio %.3f)\n",
+            STEPS, B, CROP, dt, 1e3 * dt / STEPS, first, last, last / first, (double)v0,
+            (double)v1, (double)(v1 / v0));
+    /* margin: the mean loss of the last 50 steps must be below half that of the first 50 */
+    ck_assert_msg(last < 0.5 * first, "loss %.5f -> %.5f did not halve", first, last);
+    /* validation (EMA weights, fixed steps and noise) must fall by at least 30 % */
+    ck_assert_msg(v1 < 0.7f * v0, "validation loss %.5f -> %.5f", (double)v0, (double)v1);
+
+    const limpid_provenance *pv = limpid_trainer_provenance(t);
+    ck_assert_uint_eq(pv->train_steps, STEPS);
+    ck_assert(pv->train_seconds > 0.0 && pv->train_seconds <= dt + 1e-3);
+    ck_assert(pv->final_loss == (double)loss[STEPS - 1]);
+    ck_assert(pv->val_loss == (double)v1);
+    free(vc);
+    free(vn);
+    limpid_trainer_destroy(t);
+}
+END_TEST
+
+START_TEST(test_wave_texture_learns)
+{
+    enum { STEPS = 300, B = 4, CROP = 1024 };
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_WAVE);
+    limpid_train_config tc;
+    small_tc(&tc, B, CROP, STEPS);
+    limpid_trainer *t = NULL;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
+    float *clean = malloc(sizeof(float) * B * CROP);
+    int cls[B];
+    ck_assert_ptr_nonnull(clean);
+    float loss[STEPS];
+    double t0 = now_s();
+    for (int s = 0; s < STEPS; s++) {
+        make_texture((uint64_t)s, B, CROP, clean, cls);
+        ck_assert_int_eq(limpid_trainer_step(t, clean, NULL, cls, &loss[s]), LIMPID_OK);
+    }
+    double dt = now_s() - t0;
+    double first = mean(loss, 50), last = mean(loss + STEPS - 50, 50);
+    fprintf(stderr,
+            "wave texture: %d steps (batch %d, crop %d) in %.2f s (%.1f ms/step); "
+            "loss first50 %.5f last50 %.5f (ratio %.3f)\n",
+            STEPS, B, CROP, dt, 1e3 * dt / STEPS, first, last, last / first);
+    /* margin: the last 50 steps' mean loss at least 20 % below the first 50's */
+    ck_assert_msg(last < 0.8 * first, "loss %.5f -> %.5f", first, last);
+
+    /* a class id out of range is refused */
+    cls[0] = 2;
+    ck_assert_int_eq(limpid_trainer_step(t, clean, NULL, cls, NULL), LIMPID_ERR_INVALID);
+    ck_assert_int_eq(limpid_trainer_step(t, clean, NULL, NULL, NULL), LIMPID_ERR_INVALID);
+    ck_assert_int_eq(limpid_trainer_steps_done(t), STEPS);
+    free(clean);
+    limpid_trainer_destroy(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Determinism and resume */
+
+START_TEST(test_determinism)
+{
+    enum { STEPS = 20 };
+    limpid_set_threads(2); /* same thread count on both runs */
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    limpid_train_config tc;
+    small_tc(&tc, 4, 2048, 100);
+    limpid_trainer *a = NULL, *b = NULL, *c = NULL;
+    ck_assert_int_eq(limpid_trainer_create(&a, &cfg, NULL, &tc), LIMPID_OK);
+    ck_assert_int_eq(limpid_trainer_create(&b, &cfg, NULL, &tc), LIMPID_OK);
+    tc.seed = 2;
+    ck_assert_int_eq(limpid_trainer_create(&c, &cfg, NULL, &tc), LIMPID_OK);
+    float la[STEPS], lb[STEPS], lc[STEPS];
+    run_tones(a, 0, STEPS, la);
+    run_tones(b, 0, STEPS, lb);
+    run_tones(c, 0, STEPS, lc);
+    size_t na, nb, nc;
+    float *pa = raw_params(a, 0, &na), *pb = raw_params(b, 0, &nb), *pc = raw_params(c, 0, &nc);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_uint_eq(na, nc);
+    ck_assert(memcmp(pa, pb, na * sizeof *pa) == 0);
+    ck_assert(memcmp(la, lb, sizeof la) == 0);
+    ck_assert(memcmp(pa, pc, na * sizeof *pa) != 0);
+    ck_assert(memcmp(la, lc, sizeof la) != 0);
+    free(pa);
+    free(pb);
+    free(pc);
+    pa = raw_params(a, 1, &na);
+    pb = raw_params(b, 1, &nb);
+    ck_assert(memcmp(pa, pb, na * sizeof *pa) == 0);
+    free(pa);
+    free(pb);
+    limpid_trainer_destroy(a);
+    limpid_trainer_destroy(b);
+    limpid_trainer_destroy(c);
+    limpid_set_threads(1);
+}
+END_TEST
+
+START_TEST(test_exact_resume)
+{
+    enum { STEPS = 20, HALF = 10 };
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    limpid_train_config tc;
+    small_tc(&tc, 4, 2048, 100);
+    tc.warmup = 5; /* the resumed half runs on the decaying part of the schedule */
+    tc.seed = 12345678901234ull;
+    limpid_trainer *a = NULL, *b = NULL;
+    ck_assert_int_eq(limpid_trainer_create(&a, &cfg, NULL, &tc), LIMPID_OK);
+    ck_assert_int_eq(limpid_trainer_create(&b, &cfg, NULL, &tc), LIMPID_OK);
+    limpid_provenance pv;
+    memset(&pv, 0, sizeof pv);
+    snprintf(pv.data, sizeof pv.data, "tones in white noise");
+    snprintf(pv.command, sizeof pv.command, "test_train resume");
+    limpid_trainer_set_provenance(b, &pv);
+
+    float la[STEPS], lb[STEPS];
+    run_tones(a, 0, STEPS, la);
+    run_tones(b, 0, HALF, lb);
+    char path[512], err[512];
+    tmp_path(path, sizeof path, "resume.ckpt");
+    ck_assert_int_eq(limpid_trainer_save_checkpoint(b, path), LIMPID_OK);
+    double secs = limpid_trainer_provenance(b)->train_seconds;
+    limpid_trainer_destroy(b);
+    b = NULL;
+    err[0] = '\0';
+    limpid_status st = limpid_trainer_load_checkpoint(&b, path, err, sizeof err);
+    ck_assert_msg(st == LIMPID_OK, "load: %s (%s)", limpid_strerror(st), err);
+    ck_assert_int_eq(limpid_trainer_steps_done(b), HALF);
+    const limpid_train_config *tb = limpid_trainer_train_config(b);
+    ck_assert(tb->batch == tc.batch && tb->crop_samples == tc.crop_samples &&
+              tb->lr == tc.lr && tb->lr_min == tc.lr_min && tb->warmup == tc.warmup &&
+              tb->total_steps == tc.total_steps && tb->weight_decay == tc.weight_decay &&
+              tb->beta1 == tc.beta1 && tb->beta2 == tc.beta2 && tb->adam_eps == tc.adam_eps &&
+              tb->clip == tc.clip && tb->ema_decay == tc.ema_decay);
+    ck_assert_uint_eq(tb->seed, tc.seed);
+    ck_assert(memcmp(limpid_trainer_model_config(b), &cfg, sizeof cfg) == 0);
+    const limpid_provenance *pb = limpid_trainer_provenance(b);
+    ck_assert_str_eq(pb->data, "tones in white noise");
+    ck_assert_str_eq(pb->command, "test_train resume");
+    ck_assert_uint_eq(pb->train_steps, HALF);
+    ck_assert(pb->train_seconds == secs);
+    ck_assert(pb->final_loss == (double)lb[HALF - 1]);
+    run_tones(b, HALF, STEPS, lb);
+
+    ck_assert(memcmp(la, lb, sizeof la) == 0);
+    ck_assert(limpid_trainer_lr(a) == limpid_trainer_lr(b));
+    for (int ema = 0; ema < 2; ema++) {
+        size_t na, nb;
+        float *pa = raw_params(a, ema, &na), *pbp = raw_params(b, ema, &nb);
+        ck_assert_uint_eq(na, nb);
+        ck_assert_msg(memcmp(pa, pbp, na * sizeof *pa) == 0, "%s weights differ",
+                      ema ? "EMA" : "raw");
+        free(pa);
+        free(pbp);
+    }
+    /* the exported model carries the trainer's counters and this version */
+    limpid_model *m = NULL;
+    ck_assert_int_eq(limpid_trainer_export(b, 1, NULL, &m), LIMPID_OK);
+    const limpid_provenance *mp = limpid_model_provenance(m);
+    ck_assert_uint_eq(mp->train_steps, STEPS);
+    ck_assert_uint_eq(mp->seed, tc.seed);
+    ck_assert_str_eq(mp->tool_version, limpid_version());
+    ck_assert_str_eq(mp->data, "tones in white noise");
+    ck_assert_int_eq((int)strlen(mp->created), 20); /* YYYY-MM-DDTHH:MM:SSZ */
+    ck_assert(mp->final_loss == (double)lb[STEPS - 1]);
+    limpid_model_destroy(m);
+    unlink(path);
+    limpid_trainer_destroy(a);
+    limpid_trainer_destroy(b);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Refused checkpoints */
+
+static void *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *b = malloc((size_t)n);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void write_all(const char *path, const void *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b, 1, len, f), len);
+    fclose(f);
+}
+
+static void expect_refused(const char *path, limpid_status want)
+{
+    char err[512] = "";
+    limpid_trainer *t = (limpid_trainer *)&err; /* must be reset to NULL */
+    limpid_status st = limpid_trainer_load_checkpoint(&t, path, err, sizeof err);
+    fprintf(stderr, "refused %s: %s: %s\n", path, limpid_strerror(st), err);
+    ck_assert_msg(st != LIMPID_OK, "%s was accepted", path);
+    if (want != LIMPID_OK)
+        ck_assert_msg(st == want, "%s: got %s, want %s (%s)", path, limpid_strerror(st),
+                      limpid_strerror(want), err);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(err[0] != '\0', "no message");
+    ck_assert_msg(strstr(err, path) != NULL, "message does not name the file: %s", err);
+}
+
+START_TEST(test_refused_checkpoints)
+{
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    limpid_train_config tc;
+    small_tc(&tc, 2, 1024, 100);
+    limpid_trainer *t = NULL;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
+    run_tones(t, 0, 2, NULL);
+    char good[512], bad[512], model[512];
+    tmp_path(good, sizeof good, "good.ckpt");
+    tmp_path(bad, sizeof bad, "bad.ckpt");
+    tmp_path(model, sizeof model, "model.lpd");
+    ck_assert_int_eq(limpid_trainer_save_checkpoint(t, good), LIMPID_OK);
+    size_t len;
+    unsigned char *buf = read_all(good, &len);
+    ck_assert(len > 1000);
+
+    /* one flipped bit in the middle (inside the tensor data): checksum */
+    buf[len / 2] ^= 0x10;
+    write_all(bad, buf, len);
+    expect_refused(bad, LIMPID_ERR_CORRUPT);
+    buf[len / 2] ^= 0x10;
+
+    /* truncated */
+    write_all(bad, buf, len / 2);
+    expect_refused(bad, LIMPID_ERR_TRUNCATED);
+    write_all(bad, buf, 7);
+    expect_refused(bad, LIMPID_OK);
+    write_all(bad, buf, 0);
+    expect_refused(bad, LIMPID_OK);
+
+    /* not a limpid file */
+    memset(buf, 'x', 64);
+    write_all(bad, buf, len);
+    expect_refused(bad, LIMPID_ERR_FORMAT);
+
+    /* a model file is not a checkpoint */
+    limpid_model *m = NULL;
+    ck_assert_int_eq(limpid_trainer_export(t, 1, NULL, &m), LIMPID_OK);
+    ck_assert_int_eq(limpid_model_save_file(m, model), LIMPID_OK);
+    limpid_model_destroy(m);
+    expect_refused(model, LIMPID_ERR_FORMAT);
+
+    /* missing file */
+    unlink(bad);
+    expect_refused(bad, LIMPID_ERR_IO);
+
+    /* the good one still loads */
+    limpid_trainer *u = NULL;
+    char err[256] = "";
+    ck_assert_int_eq(limpid_trainer_load_checkpoint(&u, good, err, sizeof err), LIMPID_OK);
+    ck_assert_int_eq(limpid_trainer_steps_done(u), 2);
+    limpid_trainer_destroy(u);
+
+    free(buf);
+    unlink(good);
+    unlink(model);
+    limpid_trainer_destroy(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Configuration checks, fine-tuning start, non-finite data */
+
+START_TEST(test_create_checks)
+{
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    limpid_train_config tc, d;
+    limpid_train_config_default(&d);
+    ck_assert_int_eq(d.batch, 16);
+    ck_assert_int_eq(d.crop_samples, 32768);
+    ck_assert(d.lr == 1e-3f && d.lr_min == 1e-5f && d.warmup == 200 && d.total_steps == 20000);
+    ck_assert(d.weight_decay == 0.01f && d.beta1 == 0.9f && d.beta2 == 0.999f);
+    ck_assert(d.adam_eps == 1e-8f && d.clip == 1.0f && d.ema_decay == 0.999f && d.seed == 1);
+
+    limpid_trainer *t = NULL;
+    small_tc(&tc, 2, 1024, 100);
+    tc.batch = 0;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_ERR_INVALID);
+    small_tc(&tc, 2, 10, 100); /* less than one frame */
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_ERR_INVALID);
+    small_tc(&tc, 2, 1024, 100);
+    tc.lr = NAN;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_ERR_INVALID);
+    small_tc(&tc, 2, 1024, 100);
+    tc.beta2 = 1.0f;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_ERR_INVALID);
+    small_tc(&tc, 2, 1024, 100);
+    tc.ema_decay = 1.0f;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_ERR_INVALID);
+    ck_assert_ptr_null(t);
+
+    /* fine-tuning starts from the model's weights; the configurations must match */
+    small_tc(&tc, 2, 1024, 100);
+    limpid_model *m = NULL;
+    ck_assert_int_eq(limpid_model_create(&m, &cfg, 99), LIMPID_OK);
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, m, &tc), LIMPID_OK);
+    size_t n;
+    float *p = raw_params(t, 1, &n);
+    ck_assert_uint_eq(n, m->layout.n_params);
+    ck_assert(memcmp(p, m->params, n * sizeof *p) == 0);
+    free(p);
+
+    /* non-finite data: NUMERIC, nothing changes */
+    float *clean = calloc(2 * 1024, sizeof *clean), *noisy = calloc(2 * 1024, sizeof *noisy);
+    ck_assert(clean && noisy);
+    make_tones(5, 2, 1024, clean, noisy);
+    noisy[100] = NAN;
+    float l = 0.0f;
+    ck_assert_int_eq(limpid_trainer_step(t, clean, noisy, NULL, &l), LIMPID_ERR_NUMERIC);
+    ck_assert_int_eq(limpid_trainer_steps_done(t), 0);
+    p = raw_params(t, 0, &n);
+    ck_assert(memcmp(p, m->params, n * sizeof *p) == 0);
+    free(p);
+    ck_assert_int_eq(limpid_trainer_step(t, clean, NULL, NULL, &l), LIMPID_ERR_INVALID);
+    free(clean);
+    free(noisy);
+    limpid_trainer_destroy(t);
+    t = NULL;
+
+    limpid_config other = cfg;
+    other.channels = 8;
+    ck_assert_int_eq(limpid_trainer_create(&t, &other, m, &tc), LIMPID_ERR_INVALID);
+    ck_assert_ptr_null(t);
+    limpid_model_destroy(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Learning-rate schedule */
+
+START_TEST(test_lr_schedule)
+{
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_WAVE);
+    limpid_train_config tc;
+    limpid_train_config_default(&tc);
+    tc.batch = 1;
+    tc.crop_samples = 64;
+    tc.lr = 1e-3f;
+    tc.lr_min = 1e-5f;
+    tc.warmup = 10;
+    tc.total_steps = 30;
+    limpid_trainer *t = NULL;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
+    float clean[64], noisy[64];
+    make_tones(1, 1, 64, clean, noisy);
+    const double lr = tc.lr, lmin = tc.lr_min;
+    for (int s = 0; s <= 40; s++) {
+        double want;
+        if (s <= 10)
+            want = lr * s / 10.0; /* linear warm-up from 0 */
+        else if (s >= 30)
+            want = lmin; /* end of the decay and after */
+        else
+            want = lmin + 0.5 * (lr - lmin) * (1.0 + cos(3.141592653589793 * (s - 10) / 20.0));
+        if (s == 20)
+            ck_assert(fabs(want - 0.5 * (lr + lmin)) < 1e-12); /* cosine midpoint */
+        double got = limpid_trainer_lr(t);
+        /* float result of a double computation: within float rounding */
+        ck_assert_msg(fabs(got - want) <= 1e-7 * lr, "step %d: lr %.9g, want %.9g", s, got,
+                      want);
+        ck_assert_int_eq(limpid_trainer_step(t, clean, noisy, NULL, NULL), LIMPID_OK);
+    }
+    ck_assert(limpid_trainer_lr(t) == tc.lr_min);
+    limpid_trainer_destroy(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* AdamW + clip on the first step, computable by hand.
+ * The final layer starts at zero, so on the first step every gradient upstream of it is
+ * exactly zero: those weights only see the decoupled decay p *= 1 - lr*wd (matrices) or stay
+ * as they are (biases, tables). The final layer's bias-corrected first Adam step is
+ * lr * g / (|g| + eps) ~ lr * sign(g), whatever the clip scale (Adam is scale invariant). */
+START_TEST(test_adamw_first_step)
+{
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    limpid_train_config tc;
+    small_tc(&tc, 2, 1024, 100);
+    tc.warmup = 0;
+    tc.lr = 1e-2f;
+    tc.weight_decay = 0.1f;
+    tc.clip = 1e-3f; /* certainly active */
+    limpid_trainer *t = NULL;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
+    ck_assert(limpid_trainer_lr(t) == tc.lr);
+    size_t n;
+    float *p0 = raw_params(t, 0, &n);
+    run_tones(t, 0, 1, NULL);
+    float *p1 = raw_params(t, 0, &n);
+    float *e1 = raw_params(t, 1, &n);
+
+    lpi_net_layout L;
+    ck_assert_int_eq(lpi_net_layout_init(&L, &cfg), LIMPID_OK);
+    const float keep = (float)(1.0 - (double)tc.lr * tc.weight_decay);
+    int big = 0, nfinal = 0;
+    for (int k = 0; k < L.n_tensors; k++) {
+        const lpi_tensor_desc *td = &L.tensors[k];
+        int is_final = td->off == L.final_w || td->off == L.final_b;
+        for (size_t i = td->off; i < td->off + td->count; i++) {
+            if (is_final) {
+                float d = fabsf(p1[i] - p0[i]);
+                /* |step| <= lr (eps > 0); margin for float rounding */
+                ck_assert_msg(d <= tc.lr * 1.0001f, "%s: step %g > lr", td->name, (double)d);
+                big += d > 0.9f * tc.lr;
+                nfinal++;
+            } else if (td->decay) {
+                ck_assert_msg(fabsf(p1[i] - p0[i] * keep) <= 1e-6f * fabsf(p0[i]),
+                              "%s[%zu]: %g, want %g", td->name, i - td->off, (double)p1[i],
+                              (double)(p0[i] * keep));
+            } else {
+                ck_assert_msg(p1[i] == p0[i], "%s changed", td->name);
+            }
+        }
+    }
+    /* most final-layer weights get a full-size step (those with g = 0, e.g. dead relu
+     * channels, do not move) */
+    ck_assert_msg(big > nfinal / 2, "only %d of %d final weights took a full step", big, nfinal);
+    /* EMA after step 0: d = min(0.999, 1/10) = 0.1: ema = 0.1 p0 + 0.9 p1 */
+    for (size_t i = 0; i < n; i++)
+        ck_assert(fabsf(e1[i] - (0.1f * p0[i] + 0.9f * p1[i])) <= 1e-6f * (fabsf(p1[i]) + 1e-3f));
+    lpi_net_layout_free(&L);
+    free(p0);
+    free(p1);
+    free(e1);
+    limpid_trainer_destroy(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Validation is repeatable */
+
+START_TEST(test_validate_repeatable)
+{
+    enum { NVAL = 5 }; /* more than one chunk of batch 2, last chunk partial */
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    limpid_train_config tc;
+    small_tc(&tc, 2, 1024, 100);
+    limpid_trainer *t = NULL;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
+    run_tones(t, 0, 5, NULL);
+    float vc[NVAL * 1024], vn[NVAL * 1024];
+    make_tones(777, NVAL, 1024, vc, vn);
+    float a = -1, b = -2;
+    ck_assert_int_eq(limpid_trainer_validate(t, vc, vn, NULL, NVAL, &a), LIMPID_OK);
+    ck_assert_int_eq(limpid_trainer_validate(t, vc, vn, NULL, NVAL, &b), LIMPID_OK);
+    ck_assert(isfinite(a) && a > 0.0f);
+    ck_assert(memcmp(&a, &b, sizeof a) == 0);
+    ck_assert(limpid_trainer_provenance(t)->val_loss == (double)b);
+    /* a step in between changes nothing about the fixed draws, only the weights */
+    run_tones(t, 5, 6, NULL);
+    float c = -3, d = -4;
+    ck_assert_int_eq(limpid_trainer_validate(t, vc, vn, NULL, NVAL, &c), LIMPID_OK);
+    ck_assert_int_eq(limpid_trainer_validate(t, vc, vn, NULL, NVAL, &d), LIMPID_OK);
+    ck_assert(memcmp(&c, &d, sizeof c) == 0);
+    ck_assert_int_eq(limpid_trainer_validate(t, vc, vn, NULL, 0, &d), LIMPID_ERR_INVALID);
+    limpid_trainer_destroy(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+
+static Suite *train_suite(void)
+{
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("train");
+    tcase_set_timeout(tc, 300); /* sanitizer builds are several times slower */
+    tcase_add_test(tc, test_create_checks);
+    tcase_add_test(tc, test_lr_schedule);
+    tcase_add_test(tc, test_adamw_first_step);
+    tcase_add_test(tc, test_validate_repeatable);
+    tcase_add_test(tc, test_determinism);
+    tcase_add_test(tc, test_exact_resume);
+    tcase_add_test(tc, test_refused_checkpoints);
+    tcase_add_test(tc, test_stft_denoise_learns);
+    tcase_add_test(tc, test_wave_texture_learns);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    limpid_set_threads(1); /* shared 2-core machine; also fixes the thread count */
+    SRunner *sr = srunner_create(train_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
