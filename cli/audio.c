@@ -1,0 +1,324 @@
+/* audio.c - libsndfile reading/writing, mono mixdown, libsamplerate resampling, crops. */
+#include "audio.h"
+
+#include <samplerate.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CONVERTER SRC_SINC_MEDIUM_QUALITY
+
+static void errf(char *err, size_t errlen, const char *fmt, const char *path, const char *why)
+{
+    if (err && errlen)
+        snprintf(err, errlen, fmt, path, why);
+}
+
+static SNDFILE *open_read(const char *path, SF_INFO *info, char *err, size_t errlen)
+{
+    memset(info, 0, sizeof *info);
+    SNDFILE *f = sf_open(path, SFM_READ, info);
+    if (!f) {
+        errf(err, errlen, "cannot open audio file '%s': %s", path, sf_strerror(NULL));
+        return NULL;
+    }
+    if (info->channels < 1 || info->samplerate < 1 || info->frames < 0) {
+        errf(err, errlen, "cannot read audio file '%s': %s", path,
+             "it reports no channels, no sample rate or a negative length");
+        sf_close(f);
+        return NULL;
+    }
+    return f;
+}
+
+int audio_probe(const char *path, audio_info *info, char *err, size_t errlen)
+{
+    SF_INFO si;
+    SNDFILE *f = open_read(path, &si, err, errlen);
+    if (!f)
+        return -1;
+    info->frames = si.frames;
+    info->rate = si.samplerate;
+    info->channels = si.channels;
+    info->format = si.format;
+    sf_close(f);
+    return 0;
+}
+
+int64_t audio_frames_at_rate(int64_t frames, int src_rate, int dst_rate)
+{
+    if (src_rate == dst_rate || src_rate <= 0 || dst_rate <= 0)
+        return frames;
+    /* frames * dst / src without overflow for any realistic length (frames < 2^63/384000) */
+    return (int64_t)((__int128)frames * dst_rate / src_rate);
+}
+
+static long long gcd_ll(long long a, long long b)
+{
+    while (b) {
+        long long t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Read `count` frames from the current position of f, mixed down to mono into out. Returns the
+ * number of frames read (fewer at the end of the file), or -1 on a read error. */
+static int64_t read_mono(SNDFILE *f, int channels, int64_t count, float *out)
+{
+    enum { CHUNK = 4096 };
+    float *buf = NULL;
+    if (channels > 1) {
+        buf = malloc(sizeof(float) * CHUNK * (size_t)channels);
+        if (!buf)
+            return -1;
+    }
+    int64_t done = 0;
+    while (done < count) {
+        sf_count_t want = count - done > CHUNK ? CHUNK : (sf_count_t)(count - done);
+        sf_count_t got;
+        if (channels == 1) {
+            got = sf_readf_float(f, out + done, want);
+        } else {
+            got = sf_readf_float(f, buf, want);
+            float inv = 1.0f / (float)channels;
+            for (sf_count_t i = 0; i < got; i++) {
+                float s = 0.0f;
+                for (int c = 0; c < channels; c++)
+                    s += buf[i * channels + c];
+                out[done + i] = s * inv;
+            }
+        }
+        if (got <= 0)
+            break;
+        done += got;
+    }
+    free(buf);
+    if (done < count && sf_error(f) != SF_ERR_NO_ERROR)
+        return -1;
+    return done;
+}
+
+int audio_resample(const float *in, size_t n, int src_rate, int dst_rate, float **out,
+                   size_t *n_out, char *err, size_t errlen)
+{
+    size_t m = (size_t)audio_frames_at_rate((int64_t)n, src_rate, dst_rate);
+    float *y = calloc(m ? m : 1, sizeof(float));
+    if (!y) {
+        errf(err, errlen, "%s%s", "out of memory", "");
+        return -1;
+    }
+    if (m > 0 && n > 0) {
+        SRC_DATA d;
+        memset(&d, 0, sizeof d);
+        d.data_in = in;
+        d.input_frames = (long)n;
+        d.data_out = y;
+        d.output_frames = (long)m;
+        d.src_ratio = (double)dst_rate / (double)src_rate;
+        d.end_of_input = 1;
+        int e = src_simple(&d, CONVERTER, 1);
+        if (e) {
+            free(y);
+            errf(err, errlen, "%sresampling failed: %s", "", src_strerror(e));
+            return -1;
+        }
+        /* d.output_frames_gen may be a little short of m: the rest stays zero */
+    }
+    *out = y;
+    *n_out = m;
+    return 0;
+}
+
+int audio_read_mono(const char *path, int target_rate, float **out, size_t *n, int *rate_out,
+                    char *err, size_t errlen)
+{
+    SF_INFO si;
+    SNDFILE *f = open_read(path, &si, err, errlen);
+    if (!f)
+        return -1;
+    int64_t frames = si.frames;
+    if ((uint64_t)frames > (uint64_t)1 << 34) { /* 16 G samples: refuse rather than thrash */
+        sf_close(f);
+        errf(err, errlen, "audio file '%s' is too long to read into memory%s", path, "");
+        return -1;
+    }
+    float *x = malloc(sizeof(float) * (size_t)(frames ? frames : 1));
+    if (!x) {
+        sf_close(f);
+        errf(err, errlen, "out of memory reading '%s'%s", path, "");
+        return -1;
+    }
+    int64_t got = read_mono(f, si.channels, frames, x);
+    if (got < 0) {
+        errf(err, errlen, "cannot read audio file '%s': %s", path, sf_strerror(f));
+        sf_close(f);
+        free(x);
+        return -1;
+    }
+    sf_close(f);
+    int rate = target_rate > 0 ? target_rate : si.samplerate;
+    if (rate == si.samplerate) {
+        *out = x;
+        *n = (size_t)got;
+    } else {
+        char why[256];
+        float *y;
+        size_t m;
+        if (audio_resample(x, (size_t)got, si.samplerate, rate, &y, &m, why, sizeof why)) {
+            free(x);
+            errf(err, errlen, "cannot resample '%s': %s", path, why);
+            return -1;
+        }
+        free(x);
+        *out = y;
+        *n = m;
+    }
+    if (rate_out)
+        *rate_out = rate;
+    return 0;
+}
+
+int audio_read_crop(const char *path, int target_rate, int64_t offset, size_t len, float *out,
+                    char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(float) * len);
+    if (len == 0)
+        return 0;
+    SF_INFO si;
+    SNDFILE *f = open_read(path, &si, err, errlen);
+    if (!f)
+        return -1;
+    const int64_t frames = si.frames;
+    const int sr = si.samplerate;
+    const int tr = target_rate > 0 ? target_rate : sr;
+    const int64_t end = offset + (int64_t)len;
+    int rc = 0;
+    if (tr == sr) {
+        /* same rate: read exactly the overlap of [offset, end) with [0, frames) */
+        int64_t a = offset < 0 ? 0 : offset, b = end < frames ? end : frames;
+        if (b > a) {
+            if (sf_seek(f, a, SEEK_SET) < 0) {
+                errf(err, errlen, "cannot seek in audio file '%s': %s", path, sf_strerror(f));
+                rc = -1;
+            } else if (read_mono(f, si.channels, b - a, out + (a - offset)) < 0) {
+                errf(err, errlen, "cannot read audio file '%s': %s", path, sf_strerror(f));
+                rc = -1;
+            }
+        }
+        sf_close(f);
+        return rc;
+    }
+    /* Resampling. ratio = tr/sr = p/q in lowest terms; target sample k sits at source time
+     * k*q/p. We read source frames [s0, s1), with s0 a multiple of q so that the segment's
+     * first output sample is exactly target sample t0 = s0*p/q (the same phase as a
+     * whole-file conversion), and a margin on both sides longer than the sinc filter's
+     * half-length (about 46 zero crossings for the medium converter, stretched by sr/tr when
+     * downsampling) so the zeros the converter assumes outside the segment do not reach the
+     * crop. */
+    const long long g = gcd_ll(sr, tr);
+    const int64_t p = tr / g, q = sr / g;
+    const int64_t stretch = (sr + tr - 1) / tr; /* ceil(sr/tr) >= 1 */
+    const int64_t margin = 64 * (stretch > 1 ? stretch : 1) + 16;
+    int64_t lo = (int64_t)((__int128)offset * q / p) - margin;
+    if (lo < 0)
+        lo = 0;
+    int64_t s0 = lo / q * q;
+    int64_t s1 = (int64_t)(((__int128)end * q + p - 1) / p) + margin;
+    if (s1 > frames)
+        s1 = frames;
+    if (s1 <= s0) { /* entirely past the end */
+        sf_close(f);
+        return 0;
+    }
+    const int64_t t0 = s0 / q * p;
+    float *seg = malloc(sizeof(float) * (size_t)(s1 - s0));
+    if (!seg) {
+        sf_close(f);
+        errf(err, errlen, "out of memory reading '%s'%s", path, "");
+        return -1;
+    }
+    int64_t got = 0;
+    if (sf_seek(f, s0, SEEK_SET) < 0) {
+        errf(err, errlen, "cannot seek in audio file '%s': %s", path, sf_strerror(f));
+        rc = -1;
+    } else if ((got = read_mono(f, si.channels, s1 - s0, seg)) < 0) {
+        errf(err, errlen, "cannot read audio file '%s': %s", path, sf_strerror(f));
+        rc = -1;
+    }
+    sf_close(f);
+    if (rc == 0 && got > 0) {
+        float *y;
+        size_t m;
+        char why[256];
+        if (audio_resample(seg, (size_t)got, sr, tr, &y, &m, why, sizeof why)) {
+            errf(err, errlen, "cannot resample '%s': %s", path, why);
+            rc = -1;
+        } else {
+            /* y[j] is target sample t0 + j; the file has frames_at_rate samples in all */
+            int64_t total = audio_frames_at_rate(frames, sr, tr);
+            for (size_t i = 0; i < len; i++) {
+                int64_t k = offset + (int64_t)i;
+                int64_t j = k - t0;
+                if (k >= 0 && k < total && j >= 0 && j < (int64_t)m)
+                    out[i] = y[j];
+            }
+            free(y);
+        }
+    }
+    free(seg);
+    return rc;
+}
+
+int audio_write_mono(const char *path, const float *x, size_t n, int rate, int use_float,
+                     char *err, size_t errlen)
+{
+    const char *dot = strrchr(path, '.');
+    const char *ext = dot ? dot + 1 : "";
+    int major = SF_FORMAT_WAV, sub = use_float ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_24;
+    if (!strcasecmp(ext, "flac")) {
+        major = SF_FORMAT_FLAC;
+        sub = SF_FORMAT_PCM_24;
+    } else if (!strcasecmp(ext, "aiff") || !strcasecmp(ext, "aif")) {
+        major = SF_FORMAT_AIFF;
+    } else if (!strcasecmp(ext, "ogg") || !strcasecmp(ext, "oga")) {
+        major = SF_FORMAT_OGG;
+        sub = SF_FORMAT_VORBIS;
+    } else if (!strcasecmp(ext, "caf")) {
+        major = SF_FORMAT_CAF;
+    } else if (!strcasecmp(ext, "au") || !strcasecmp(ext, "snd")) {
+        major = SF_FORMAT_AU;
+    } else if (!strcasecmp(ext, "w64")) {
+        major = SF_FORMAT_W64;
+    }
+    SF_INFO si;
+    memset(&si, 0, sizeof si);
+    si.samplerate = rate;
+    si.channels = 1;
+    si.format = major | sub;
+    if (!sf_format_check(&si)) {
+        errf(err, errlen, "cannot write '%s': %s", path,
+             "the sample format is not possible in this file type");
+        return -1;
+    }
+    SNDFILE *f = sf_open(path, SFM_WRITE, &si);
+    if (!f) {
+        errf(err, errlen, "cannot create audio file '%s': %s", path, sf_strerror(NULL));
+        return -1;
+    }
+    sf_command(f, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    sf_count_t w = sf_writef_float(f, x, (sf_count_t)n);
+    int rc = 0;
+    if (w != (sf_count_t)n) {
+        errf(err, errlen, "cannot write audio file '%s': %s", path, sf_strerror(f));
+        rc = -1;
+    }
+    if (sf_close(f) != 0 && rc == 0) {
+        errf(err, errlen, "cannot finish audio file '%s': %s", path, "close failed");
+        rc = -1;
+    }
+    return rc;
+}

@@ -1,0 +1,55 @@
+/* audio.h - audio file access for the CLI: libsndfile (any format/rate it reads), mono
+ * mixdown, resampling with libsamplerate (SRC_SINC_MEDIUM_QUALITY), and random access to a
+ * crop of a file at a target rate so a corpus larger than memory works.
+ *
+ * Mono mixdown is the mean of the channels. Resampling is deterministic: the same file,
+ * target rate, offset and length always give the same samples. A file of F frames at rate R
+ * has audio_frames_at_rate(F, R, T) = floor(F*T/R) frames at rate T.
+ *
+ * Every function returns 0 on success, -1 on failure with a sentence in err that names the
+ * file and libsndfile's or libsamplerate's reason.
+ */
+#ifndef LIMPID_CLI_AUDIO_H
+#define LIMPID_CLI_AUDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct audio_info {
+    int64_t frames; /* at the file's own rate */
+    int rate;       /* Hz */
+    int channels;
+    int format;     /* libsndfile SF_FORMAT_* */
+} audio_info;
+
+/* Open the file's header only. */
+int audio_probe(const char *path, audio_info *info, char *err, size_t errlen);
+
+/* Frames of a file of `frames` frames at src_rate, expressed at dst_rate (floor). */
+int64_t audio_frames_at_rate(int64_t frames, int src_rate, int dst_rate);
+
+/* Whole file as mono at target_rate (target_rate <= 0: the file's rate). *out is malloc'd
+ * (free() it), *n its length; *rate_out (optional) gets the rate of *out. */
+int audio_read_mono(const char *path, int target_rate, float **out, size_t *n, int *rate_out,
+                    char *err, size_t errlen);
+
+/* Samples [offset, offset+len) of the file's mono signal at target_rate into out[len].
+ * Positions past the end (or before 0) read as zeros. Reads only about the needed part of
+ * the file (seek + margin for the resampling filter); matches audio_read_mono to within the
+ * resampler's numerical noise (identical when the rates are equal). */
+int audio_read_crop(const char *path, int target_rate, int64_t offset, size_t len, float *out,
+                    char *err, size_t errlen);
+
+/* Resample a mono buffer (deterministic). *out is malloc'd with *n_out samples
+ * (= floor(n * dst / src), zero-padded if the converter gives fewer). */
+int audio_resample(const float *in, size_t n, int src_rate, int dst_rate, float **out,
+                   size_t *n_out, char *err, size_t errlen);
+
+/* Write mono float samples. The container follows the extension (.wav .flac .aiff/.aif .ogg
+ * .caf .au .w64; otherwise WAV); samples are 24-bit PCM (Vorbis for .ogg), or 32-bit float
+ * when use_float != 0 and the format allows it. Values are clipped to [-1, 1] when
+ * converted to integers. Not atomic. */
+int audio_write_mono(const char *path, const float *x, size_t n, int rate, int use_float,
+                     char *err, size_t errlen);
+
+#endif
