@@ -74,7 +74,7 @@ const char *cfg_target_name(limpid_target t)
 }
 const char *cfg_head_name(limpid_head h)
 {
-    return h == LIMPID_HEAD_DIRECT ? "direct" : h == LIMPID_HEAD_GAIN ? "gain" : "?";
+    return h == LIMPID_HEAD_DIRECT ? "direct" : h == LIMPID_HEAD_GAIN ? "gain" : h == LIMPID_HEAD_WIENER ? "wiener" : "?";
 }
 const char *cfg_task_name(limpid_task t)
 {
@@ -218,8 +218,10 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->model.head = LIMPID_HEAD_DIRECT;
         else if (word_is(v, "gain", NULL))
             out->model.head = LIMPID_HEAD_GAIN;
+        else if (word_is(v, "wiener", NULL))
+            out->model.head = LIMPID_HEAD_WIENER;
         else
-            return snprintf(expect, elen, "direct or gain"), -1;
+            return snprintf(expect, elen, "direct, gain or wiener"), -1;
         return 0;
     }
     return -1;

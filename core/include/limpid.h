@@ -142,8 +142,14 @@ typedef enum limpid_target {
 
 typedef enum limpid_head {
     LIMPID_HEAD_DIRECT = 0, /* network output is the target */
-    LIMPID_HEAD_GAIN = 1    /* STFT denoise only, target x0: x0 = (1+g1)*noisy + g2*x_t per bin,
+    LIMPID_HEAD_GAIN = 1,   /* STFT denoise only, target x0: x0 = (1+g1)*noisy + g2*x_t per bin,
                                g1, g2 real per bin, from the network's 2*bins outputs */
+    LIMPID_HEAD_WIENER = 2  /* STFT denoise only, target x0: the network estimates a floor per
+                               bin, r0 = exp(o1 - 3) (compressed magnitude), and a mixing term
+                               g2; per bin, with r = |noisy|, G = r^4 / (r^4 + r0^4) and
+                               x0 = G*noisy + g2*x_t. The gain is decided from each bin's own
+                               magnitude, so a narrow network (channels << bins) still resolves
+                               single bins (tones, harmonics). */
 } limpid_head;
 
 /* Per-layer convolution alignment. */

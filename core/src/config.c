@@ -27,9 +27,9 @@ limpid_status limpid_config_preset(limpid_config *cfg, const char *name, limpid_
     cfg->compress_exp = 0.5f;
     cfg->compress_scale = 0.15f;
     cfg->n_classes = task == LIMPID_TASK_TEXTURE ? 1 : 0;
-    cfg->head = (task == LIMPID_TASK_DENOISE && domain == LIMPID_DOMAIN_STFT) ? LIMPID_HEAD_GAIN
+    cfg->head = (task == LIMPID_TASK_DENOISE && domain == LIMPID_DOMAIN_STFT) ? LIMPID_HEAD_WIENER
                                                                             : LIMPID_HEAD_DIRECT;
-    cfg->target = cfg->head == LIMPID_HEAD_GAIN ? LIMPID_TARGET_X0 : LIMPID_TARGET_V;
+    cfg->target = cfg->head != LIMPID_HEAD_DIRECT ? LIMPID_TARGET_X0 : LIMPID_TARGET_V;
     cfg->schedule = LIMPID_SCHEDULE_COSINE;
     cfg->beta_start = 1e-4f;
     cfg->beta_end = 0.05f;
@@ -110,12 +110,13 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         BAD("a texture model needs 1..4096 classes, not %d", c->n_classes);
     if (c->task == LIMPID_TASK_DENOISE && c->n_classes != 0)
         BAD("a denoising model has no classes (n_classes %d)", c->n_classes);
-    if (c->head != LIMPID_HEAD_DIRECT && c->head != LIMPID_HEAD_GAIN)
+    if (c->head != LIMPID_HEAD_DIRECT && c->head != LIMPID_HEAD_GAIN &&
+        c->head != LIMPID_HEAD_WIENER)
         BAD("output head %d is unknown", (int)c->head);
-    if (c->head == LIMPID_HEAD_GAIN &&
+    if (c->head != LIMPID_HEAD_DIRECT &&
         (c->domain != LIMPID_DOMAIN_STFT || c->task != LIMPID_TASK_DENOISE ||
          c->target != LIMPID_TARGET_X0))
-        BAD("the gain head needs an STFT-domain denoising model with target x0");
+        BAD("the gain and wiener heads need an STFT-domain denoising model with target x0");
     if (c->schedule != LIMPID_SCHEDULE_LINEAR && c->schedule != LIMPID_SCHEDULE_COSINE)
         BAD("noise schedule %d is unknown", (int)c->schedule);
     if (c->steps_T < 1 || c->steps_T > 100000)

@@ -61,6 +61,24 @@ limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stf
     return limpid_stft_synthesize(stft, scratch, n, x);
 }
 
+/* WIENER head: q = exp(2 (o1 + WIENER_BIAS)) is a noise floor in the compressed-magnitude
+ * domain; with the untrained o1 = 0 the floor (about 6e-6) is far below any audible bin, so the
+ * head starts as the identity. */
+#define WIENER_BIAS (-3.0f)
+
+#ifndef WIENER_POW
+#define WIENER_POW 2
+#endif
+static inline float wiener_gain(float o1, float yre, float yim)
+{
+    float r2 = yre * yre + yim * yim;
+#if WIENER_POW == 2
+    r2 = r2 * r2;
+#endif
+    float q = expf(2.0f * WIENER_POW * (o1 + WIENER_BIAS));
+    return r2 / (r2 + q + 1e-30f);
+}
+
 void lpi_head_forward(const limpid_config *cfg, const float *out, const float *cond,
                       const float *xt, size_t cols, float *pred)
 {
@@ -70,20 +88,20 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
         return;
     }
     const int F = Cx / 2;
+    const int wiener = cfg->head == LIMPID_HEAD_WIENER;
     for (int f = 0; f < F; f++) {
-        const float *g1 = out + (size_t)f * cols, *g2 = out + (size_t)(F + f) * cols;
-        for (int part = 0; part < 2; part++) {
-            size_t row = (size_t)(part * F + f) * cols;
-            const float *y = cond + row, *x = xt + row;
-            float *p = pred + row;
-            for (size_t n = 0; n < cols; n++)
-                p[n] = (1.0f + g1[n]) * y[n] + g2[n] * x[n];
+        const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+        const float *o1 = out + re, *g2 = out + im;
+        for (size_t n = 0; n < cols; n++) {
+            float g = wiener ? wiener_gain(o1[n], cond[re + n], cond[im + n]) : 1.0f + o1[n];
+            pred[re + n] = g * cond[re + n] + g2[n] * xt[re + n];
+            pred[im + n] = g * cond[im + n] + g2[n] * xt[im + n];
         }
     }
 }
 
 void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float *cond,
-                       const float *xt, size_t cols, float *dout)
+                       const float *xt, const float *out, size_t cols, float *dout)
 {
     const int Cx = limpid_config_feature_channels(cfg);
     if (cfg->head == LIMPID_HEAD_DIRECT) {
@@ -91,12 +109,18 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
         return;
     }
     const int F = Cx / 2;
+    const int wiener = cfg->head == LIMPID_HEAD_WIENER;
     for (int f = 0; f < F; f++) {
-        float *dg1 = dout + (size_t)f * cols, *dg2 = dout + (size_t)(F + f) * cols;
         const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+        float *d1 = dout + re, *d2 = dout + im;
         for (size_t n = 0; n < cols; n++) {
-            dg1[n] = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
-            dg2[n] = dpred[re + n] * xt[re + n] + dpred[im + n] * xt[im + n];
+            float dg = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
+            if (wiener) { /* dG/do1 = -2 G (1 - G) */
+                float g = wiener_gain(out[re + n], cond[re + n], cond[im + n]);
+                dg *= -2.0f * WIENER_POW * g * (1.0f - g);
+            }
+            d1[n] = dg;
+            d2[n] = dpred[re + n] * xt[re + n] + dpred[im + n] * xt[im + n];
         }
     }
 }

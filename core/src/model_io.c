@@ -6,7 +6,7 @@
  *   stft.n_fft, stft.hop (i64), stft.window "hann"|"sqrt_hann",
  *   stft.compress_exp, stft.compress_scale (f64; written for every domain)
  *   arch.channels, arch.layers, arch.dilation_cycle, arch.embed_dim, arch.embed_hidden,
- *   arch.lookahead, arch.n_classes (i64), arch.head "direct"|"gain"
+ *   arch.lookahead, arch.n_classes (i64), arch.head "direct"|"gain"|"wiener"
  *   diffusion.schedule "linear"|"cosine", diffusion.steps_T (i64),
  *   diffusion.beta_start, diffusion.beta_end (f64), diffusion.target "eps"|"x0"|"v"
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
@@ -128,7 +128,7 @@ static const enum_name domain_names[] = {
 static const enum_name window_names[] = {
     {"hann", LIMPID_WINDOW_HANN}, {"sqrt_hann", LIMPID_WINDOW_SQRT_HANN}, {NULL, 0}};
 static const enum_name head_names[] = {
-    {"direct", LIMPID_HEAD_DIRECT}, {"gain", LIMPID_HEAD_GAIN}, {NULL, 0}};
+    {"direct", LIMPID_HEAD_DIRECT}, {"gain", LIMPID_HEAD_GAIN}, {"wiener", LIMPID_HEAD_WIENER}, {NULL, 0}};
 static const enum_name schedule_names[] = {
     {"linear", LIMPID_SCHEDULE_LINEAR}, {"cosine", LIMPID_SCHEDULE_COSINE}, {NULL, 0}};
 static const enum_name target_names[] = {

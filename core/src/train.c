@@ -424,7 +424,7 @@ limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean, const f
     const float k2 = (float)(2.0 / (double)count);
     for (size_t i = 0; i < count; i++)
         t->dpred[i] = k2 * (t->pred[i] - t->tgt[i]);
-    lpi_head_backward(&t->cfg, t->dpred, t->Cc > 0 ? t->cond : NULL, t->xt, ld, t->dout);
+    lpi_head_backward(&t->cfg, t->dpred, t->Cc > 0 ? t->cond : NULL, t->xt, t->out, ld, t->dout);
     memset(t->g, 0, np * sizeof *t->g);
     lpi_net_backward(&t->L, t->p, t->ws, t->dout, t->g, NULL, NULL);
 
