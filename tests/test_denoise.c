@@ -133,6 +133,7 @@ START_TEST(test_runtime_contracts)
     ck_assert_int_eq(limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT,
                                           RATE),
                      LIMPID_OK);
+    cfg.head = LIMPID_HEAD_GAIN; /* exactly the identity when untrained */
     limpid_model *m = NULL;
     ck_assert_int_eq(limpid_model_create(&m, &cfg, 3), LIMPID_OK);
     limpid_ctx *c = NULL;

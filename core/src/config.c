@@ -25,7 +25,7 @@ limpid_status limpid_config_preset(limpid_config *cfg, const char *name, limpid_
     cfg->hop = cfg->n_fft / 4;
     cfg->window = LIMPID_WINDOW_SQRT_HANN;
     cfg->compress_exp = 0.5f;
-    cfg->compress_scale = 0.15f;
+    cfg->compress_scale = 1.0f; /* compressed magnitudes of speech at usual levels ~0.1..1 */
     cfg->n_classes = task == LIMPID_TASK_TEXTURE ? 1 : 0;
     cfg->head = (task == LIMPID_TASK_DENOISE && domain == LIMPID_DOMAIN_STFT) ? LIMPID_HEAD_WIENER
                                                                             : LIMPID_HEAD_DIRECT;
