@@ -8,3 +8,5 @@
  */
 LIMPID_CMD(train, "train a denoising or texture model on folders of audio")
 LIMPID_CMD(info, "describe a model file: architecture, cost, latency, provenance")
+LIMPID_CMD(denoise, "denoise audio files or folders with a model (streams long files)")
+LIMPID_CMD(eval, "score enhanced audio against clean references: SNR, SI-SDR, STOI, ESTOI")
