@@ -654,6 +654,36 @@ START_TEST(test_init_outputs_zero)
 END_TEST
 
 /* Non-finite inputs come out non-finite (callers detect NaN/Inf after the network). */
+/* Cached conditioning (inference): reused until lpi_net_cond_changed, then recomputed; the
+ * cached result equals an uncached forward exactly. */
+START_TEST(test_cond_cache)
+{
+    fixture f;
+    fixture_init(&f, 0, 1, 9, 21); /* variant 0: STFT denoise, conditioned */
+    const size_t no = (size_t)f.L.Co * f.nc;
+    float *ref = malloc(no * sizeof *ref), *o2 = malloc(no * sizeof *o2);
+    lpi_net_ws *plain = lpi_net_ws_create(&f.L, 1, 9, 0), *cached = lpi_net_ws_create(&f.L, 1, 9, 0);
+    lpi_net_ws_cache_cond(cached, 1);
+    lpi_net_forward(&f.L, f.P, plain, f.x, f.cond, f.t, NULL, 1, 9, ref);
+    lpi_net_forward(&f.L, f.P, cached, f.x, f.cond, f.t, NULL, 1, 9, o2);
+    ck_assert(memcmp(ref, o2, no * sizeof *ref) == 0);
+    for (int i = 0; i < f.L.Cc * f.nc; i++)
+        f.cond[i] *= -0.5f;
+    lpi_net_forward(&f.L, f.P, cached, f.x, f.cond, f.t, NULL, 1, 9, o2); /* stale c kept */
+    ck_assert(memcmp(ref, o2, no * sizeof *ref) == 0);
+    lpi_net_cond_changed(cached);
+    lpi_net_forward(&f.L, f.P, cached, f.x, f.cond, f.t, NULL, 1, 9, o2);
+    lpi_net_forward(&f.L, f.P, plain, f.x, f.cond, f.t, NULL, 1, 9, ref);
+    ck_assert(memcmp(ref, o2, no * sizeof *ref) == 0);
+    ck_assert(memcmp(ref, o2, no * sizeof *ref) == 0);
+    lpi_net_ws_destroy(plain);
+    lpi_net_ws_destroy(cached);
+    free(ref);
+    free(o2);
+    fixture_free(&f);
+}
+END_TEST
+
 START_TEST(test_nan_propagates)
 {
     fixture f;
@@ -685,6 +715,7 @@ int main(void)
     tcase_add_test(tc, test_workspaces_agree);
     tcase_add_test(tc, test_init_outputs_zero);
     tcase_add_test(tc, test_nan_propagates);
+    tcase_add_test(tc, test_cond_cache);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

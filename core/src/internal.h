@@ -57,6 +57,33 @@ static inline float lpi_rng_normal(lpi_rng *r)
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
+/* n standard normals in bulk: Box-Muller in float, both outputs of each pair used, one u64
+ * per pair (24-bit uniforms: tails reach 5.9 sigma). About 3x faster than lpi_rng_normal;
+ * used where millions are drawn per step (diffusion noise). */
+static inline void lpi_rng_normal_fill(lpi_rng *r, float *out, size_t n)
+{
+    size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        uint64_t v = lpi_rng_u64(r);
+        float u1 = ((float)(v >> 40) + 0.5f) * (1.0f / 16777216.0f);
+        float u2 = (float)(v & 0xFFFFFFu) * (1.0f / 16777216.0f);
+        float rad = sqrtf(-2.0f * logf(u1)), ang = 6.2831853f * u2;
+        out[i] = rad * cosf(ang);
+        out[i + 1] = rad * sinf(ang);
+    }
+    if (i < n)
+        out[i] = lpi_rng_normal(r);
+}
+
+/* Threads that prepare training items in parallel (OpenMP), and this thread's index. */
+#define LPI_PREP_THREADS 8
+#ifdef _OPENMP
+#include <omp.h>
+static inline int lpi_thread_index(void) { return omp_get_thread_num(); }
+#else
+static inline int lpi_thread_index(void) { return 0; }
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Matrix products: row-major C[M][N] = alpha * op(A) op(B) + beta * C (OpenBLAS sgemm). */
 LPI_HIDDEN void lpi_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
@@ -135,6 +162,13 @@ LPI_HIDDEN void lpi_net_init_params(const lpi_net_layout *L, float *params, uint
 typedef struct lpi_net_ws lpi_net_ws;
 LPI_HIDDEN lpi_net_ws *lpi_net_ws_create(const lpi_net_layout *L, int B, int Lmax, int train);
 LPI_HIDDEN void lpi_net_ws_destroy(lpi_net_ws *ws);
+
+/* Inference workspaces: with on != 0, lpi_net_forward computes the conditioning projection
+ * only on the first call after lpi_net_cond_changed (or when the column count changes) and
+ * reuses it otherwise: the caller promises the cond contents are unchanged in between. The
+ * sampling steps of one block share one cond. */
+LPI_HIDDEN void lpi_net_ws_cache_cond(lpi_net_ws *ws, int on);
+LPI_HIDDEN void lpi_net_cond_changed(lpi_net_ws *ws);
 
 /* Tensors are channel-major with items side by side: x[Cx][B*Lf], item b in columns
  * [b*Lf, (b+1)*Lf). cond[Cc][B*Lf] (NULL if Cc == 0). t[B] diffusion steps (fractional

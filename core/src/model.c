@@ -88,6 +88,8 @@ limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m, int max
     c->blk_in = malloc(c->seg * sizeof(float));
     c->blk_out = malloc(c->seg * sizeof(float));
     c->tail = malloc(c->overlap * sizeof(float));
+    if (c->ws)
+        lpi_net_ws_cache_cond(c->ws, 1);
     if (!c->ws || !c->cond || !c->x || !c->out || !c->pred || !c->zeros || !c->samp_scratch ||
         !c->feat_scratch || !c->blk_in || !c->blk_out || !c->tail)
         goto fail;
@@ -137,6 +139,7 @@ static limpid_status run_block(limpid_ctx *c, size_t n, const limpid_sample_opts
                                      c->feat_scratch);
         if (st != LIMPID_OK)
             return st;
+        lpi_net_cond_changed(c->ws);
     }
     const int T = cfg->steps_T;
     double t0 = (double)o->start * T;
@@ -151,8 +154,7 @@ static limpid_status run_block(limpid_ctx *c, size_t n, const limpid_sample_opts
     }
     lpi_rng rng = lpi_rng_make(o->seed, block, 0x5A3D1E);
     float *eps = c->samp_scratch; /* borrowed before sampling starts */
-    for (size_t i = 0; i < count; i++)
-        eps[i] = lpi_rng_normal(&rng);
+    lpi_rng_normal_fill(&rng, eps, count);
     lpi_q_sample(lpi_schedule_abar(&c->sched, t0), c->has_cond ? c->cond : c->zeros, eps, c->x,
                  count);
     if (o->sampler == LIMPID_SAMPLER_DDPM)

@@ -418,6 +418,9 @@ struct lpi_net_ws {
     float *dsrow; /* [C] */
     double *freq; /* [E/2] sinusoid frequencies 10^(4j/(E/2-1)) */
     int *cls;    /* [B] */
+    int cache_cond; /* inference: keep c between forwards until lpi_net_cond_changed */
+    int cond_stale;
+    int cond_nc;
 };
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -607,9 +610,13 @@ void lpi_net_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws, co
     /* h0 = relu(in.w x + in.b), c = relu(cond.w cond + cond.b) */
     lpi_gemm(0, 0, C, nc, Cx, 1.0f, P + L->in_w, Cx, x, nc, 0.0f, h, nc);
     k_bias_act(h, P + L->in_b, C, nc, nc, 1);
-    if (Cc > 0) {
+    /* c depends only on cond, not on x_t or t: across the steps of one sampling run the
+     * caller may keep it (inference only; c lives in rows of col that nothing else writes). */
+    if (Cc > 0 && (train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc)) {
         lpi_gemm(0, 0, C, nc, Cc, 1.0f, P + L->cond_w, Cc, cond, nc, 0.0f, c, nc);
         k_bias_act(c, P + L->cond_b, C, nc, nc, 1);
+        ws->cond_stale = 0;
+        ws->cond_nc = nc;
     }
     embedding_forward(L, P, ws, t, cls, B);
     memset(skip, 0, plane * sizeof *skip);
@@ -784,3 +791,11 @@ void lpi_net_backward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
         }
     lpi_gemm(1, 0, H, E, B, 1.0f, du, H, ws->code, E, 1.0f, G + L->fc1_w, E);
 }
+
+void lpi_net_ws_cache_cond(lpi_net_ws *ws, int on)
+{
+    ws->cache_cond = on && !ws->train;
+    ws->cond_stale = 1;
+}
+
+void lpi_net_cond_changed(lpi_net_ws *ws) { ws->cond_stale = 1; }

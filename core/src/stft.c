@@ -308,6 +308,19 @@ void limpid_spec_compress(float *spec, size_t frames, int bins, float a, float b
 {
     if (!spec || bins <= 0 || !(a > 0.0f && a <= 1.0f) || !(beta > 0.0f))
         return;
+    if (a == 0.5f) { /* every preset: beta * m^-1/2 by two square roots, vectorisable */
+        const double bd = beta;
+        for (size_t k = 0; k < frames; k++) {
+            float *restrict re = spec + k * 2 * (size_t)bins, *restrict im = re + bins;
+            for (int f = 0; f < bins; f++) {
+                double r = re[f], i = im[f], m2 = r * r + i * i;
+                double g = m2 > 0.0 ? bd / sqrt(sqrt(m2)) : 0.0;
+                re[f] = (float)(r * g);
+                im[f] = (float)(i * g);
+            }
+        }
+        return;
+    }
     for (size_t k = 0; k < frames; k++) {
         float *re = spec + k * 2 * (size_t)bins, *im = re + bins;
         for (int f = 0; f < bins; f++) {
@@ -324,6 +337,18 @@ void limpid_spec_decompress(float *spec, size_t frames, int bins, float a, float
     if (!spec || bins <= 0 || !(a > 0.0f && a <= 1.0f) || !(beta > 0.0f))
         return;
     const double inv_a = 1.0 / (double)a;
+    if (a == 0.5f) { /* |X| = (m/beta)^2, so the gain is m / beta^2 */
+        const double ib2 = 1.0 / ((double)beta * (double)beta);
+        for (size_t k = 0; k < frames; k++) {
+            float *restrict re = spec + k * 2 * (size_t)bins, *restrict im = re + bins;
+            for (int f = 0; f < bins; f++) {
+                double r = re[f], i = im[f], g = sqrt(r * r + i * i) * ib2;
+                re[f] = (float)(r * g);
+                im[f] = (float)(i * g);
+            }
+        }
+        return;
+    }
     for (size_t k = 0; k < frames; k++) {
         float *re = spec + k * 2 * (size_t)bins, *im = re + bins;
         for (int f = 0; f < bins; f++) {

@@ -12,6 +12,19 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* Threads that prepare items (features, noise): as many as the matrix products use, at most
+ * LPI_PREP_THREADS, never more than the items. */
+static int prep_threads(int items)
+{
+    int n = limpid_get_threads();
+    if (n > LPI_PREP_THREADS)
+        n = LPI_PREP_THREADS;
+    if (n > items)
+        n = items;
+    return n < 1 ? 1 : n;
+}
+
+
 struct limpid_trainer {
     limpid_config cfg;
     limpid_train_config tc;
@@ -27,7 +40,6 @@ struct limpid_trainer {
     float *ema; /* [n_params] EMA of the weights (equals p when ema_decay == 0) */
 
     lpi_net_ws *ws;
-    limpid_stft *stft; /* STFT domain only */
     lpi_schedule sched;
 
     int B;         /* batch */
@@ -37,7 +49,8 @@ struct limpid_trainer {
 
     /* [Cx][B*Lf] (cond: [Cc][B*Lf]; out, dout: [Co][B*Lf]) */
     float *x0, *cond, *eps, *xt, *out, *pred, *tgt, *dpred, *dout;
-    float *scratch;  /* lpi_feature_scratch(cfg, n_used) floats */
+    float *scratch_w[LPI_PREP_THREADS]; /* per preparing thread: lpi_feature_scratch floats */
+    limpid_stft *stft_w[LPI_PREP_THREADS];
     float *tstep;    /* [B] diffusion step of each item */
     double *abar;    /* [B] abar at tstep */
     int *cls;        /* [B] class ids (texture) */
@@ -136,7 +149,10 @@ void limpid_trainer_destroy(limpid_trainer *t)
         return;
     if (t->ws)
         lpi_net_ws_destroy(t->ws);
-    limpid_stft_destroy(t->stft);
+    for (int k = 0; k < LPI_PREP_THREADS; k++) {
+        limpid_stft_destroy(t->stft_w[k]);
+        free(t->scratch_w[k]);
+    }
     if (t->have_sched)
         lpi_schedule_free(&t->sched);
     if (t->have_layout)
@@ -155,7 +171,6 @@ void limpid_trainer_destroy(limpid_trainer *t)
     free(t->tgt);
     free(t->dpred);
     free(t->dout);
-    free(t->scratch);
     free(t->tstep);
     free(t->abar);
     free(t->cls);
@@ -200,9 +215,11 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     if ((st = lpi_schedule_init(&t->sched, cfg)) != LIMPID_OK)
         goto fail;
     t->have_sched = 1;
-    if (cfg->domain == LIMPID_DOMAIN_STFT &&
-        (st = limpid_stft_create(&t->stft, cfg->n_fft, cfg->hop, cfg->window)) != LIMPID_OK)
-        goto fail;
+    for (int k = 0; k < LPI_PREP_THREADS; k++)
+        if (cfg->domain == LIMPID_DOMAIN_STFT &&
+            (st = limpid_stft_create(&t->stft_w[k], cfg->n_fft, cfg->hop, cfg->window)) !=
+                LIMPID_OK)
+            goto fail;
 
     const int fh = limpid_config_frame_hop(cfg);
     t->B = tc->batch;
@@ -234,14 +251,16 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->tgt = falloc(nx);
     t->dpred = falloc(nx);
     t->dout = falloc(no);
-    t->scratch = falloc(lpi_feature_scratch(cfg, t->n_used));
+    int scratch_ok = 1;
+    for (int k = 0; k < LPI_PREP_THREADS; k++) /* +1: wave models need none */
+        scratch_ok &= (t->scratch_w[k] = falloc(lpi_feature_scratch(cfg, t->n_used) + 1)) != NULL;
     t->tstep = falloc((size_t)t->B);
     t->abar = malloc((size_t)t->B * sizeof *t->abar);
     t->cls = calloc((size_t)t->B, sizeof *t->cls);
     t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
     if (!t->p || !t->g || !t->m || !t->v || !t->ema || !t->x0 || (t->Cc > 0 && !t->cond) ||
         !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
-        !t->scratch || !t->tstep || !t->abar || !t->cls || !t->ws) {
+        !scratch_ok || !t->tstep || !t->abar || !t->cls || !t->ws) {
         st = LIMPID_ERR_NOMEM;
         goto fail;
     }
@@ -333,20 +352,26 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     const int Lf = t->Lf, Cx = t->Cx;
     const size_t ld = (size_t)nb * (size_t)Lf;
     const size_t stride = (size_t)t->tc.crop_samples;
-    limpid_status st;
+    /* Features per item, items spread over up to LPI_PREP_THREADS threads: each item's
+     * result is independent of the thread that made it, so training stays deterministic. */
+    limpid_status st = LIMPID_OK;
+    const int nthr = prep_threads(nb);
+#pragma omp parallel for num_threads(nthr) schedule(static) reduction(max : st)
     for (int b = 0; b < nb; b++) {
-        st = lpi_features_from_audio(&t->cfg, t->stft, clean + (size_t)b * stride, t->n_used,
-                                     t->x0 + (size_t)b * Lf, ld, t->scratch);
-        if (st != LIMPID_OK)
-            return st;
-        if (t->Cc > 0) {
-            st = lpi_features_from_audio(&t->cfg, t->stft, noisy + (size_t)b * stride,
-                                         t->n_used, t->cond + (size_t)b * Lf, ld, t->scratch);
-            if (st != LIMPID_OK)
-                return st;
-        }
+        const int w = lpi_thread_index();
+        limpid_status sb = lpi_features_from_audio(&t->cfg, t->stft_w[w],
+                                                   clean + (size_t)b * stride, t->n_used,
+                                                   t->x0 + (size_t)b * Lf, ld, t->scratch_w[w]);
+        if (sb == LIMPID_OK && t->Cc > 0)
+            sb = lpi_features_from_audio(&t->cfg, t->stft_w[w], noisy + (size_t)b * stride,
+                                         t->n_used, t->cond + (size_t)b * Lf, ld,
+                                         t->scratch_w[w]);
         t->cls[b] = cls ? cls[b] : 0;
+        if (sb > st)
+            st = sb;
     }
+    if (st != LIMPID_OK)
+        return st;
     /* x_t and target per item: one abar per item, elementwise per channel row */
     for (int c = 0; c < Cx; c++) {
         for (int b = 0; b < nb; b++) {
@@ -374,9 +399,7 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
 static void draw_eps(limpid_trainer *t, lpi_rng *r, int b, size_t ld)
 {
     for (int c = 0; c < t->Cx; c++) {
-        float *e = t->eps + (size_t)c * ld + (size_t)b * t->Lf;
-        for (int n = 0; n < t->Lf; n++)
-            e[n] = lpi_rng_normal(r);
+        lpi_rng_normal_fill(r, t->eps + (size_t)c * ld + (size_t)b * t->Lf, (size_t)t->Lf);
     }
 }
 
@@ -405,6 +428,7 @@ limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean, const f
     const size_t count = (size_t)t->Cx * ld;
     const size_t np = t->L.n_params;
 
+#pragma omp parallel for num_threads(prep_threads(B)) schedule(static)
     for (int b = 0; b < B; b++) {
         lpi_rng r = lpi_rng_make(t->tc.seed, (uint64_t)s, (uint64_t)b);
         int tb = 1 + (int)(lpi_rng_u64(&r) % (uint64_t)T);
