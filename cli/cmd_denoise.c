@@ -83,7 +83,8 @@ static void usage(FILE *f)
 "  interruption. Each output is written to OUT.tmp-XXXXXX and renamed when complete.\n"
 "\n"
 "Model and sampling:\n"
-"  -m, --model MODEL a denoising model file (from 'limpid train')\n"
+"  -m, --model MODEL rt (default: the shipped real-time model), hq, or a model file\n"
+"                    (from 'limpid train')\n"
 "  --strength S      0 < S <= 1: how far into the diffusion process to start from the\n"
 "                    noisy input; 1 starts from pure noise (default 1)\n"
 "  --steps N         network evaluations per block, DDIM sampler (default 4)\n"
@@ -143,6 +144,41 @@ typedef struct dn_opts {
 
 /* The model argument to a model file. Today MODEL must be a file; the names of models
  * shipped with limpid (e.g. "rt", "hq") will be looked up here once there are any. */
+/* A shipped model's file: $LIMPID_MODEL_DIR/NAME.lpm, then beside the executable in a build
+ * tree (EXE_DIR/../models/NAME/NAME.lpm) or an installation (EXE_DIR/../share/limpid/NAME.lpm),
+ * then the source tree this binary was built from. */
+static int find_shipped(const char *name, char *path, size_t len)
+{
+    char exe[4096];
+    const char *env = getenv("LIMPID_MODEL_DIR");
+    if (env && *env) {
+        snprintf(path, len, "%s/%s.lpm", env, name);
+        if (cli_file_exists(path))
+            return 0;
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(path, len, "%.3000s/../models/%.64s/%.64s.lpm", exe, name, name);
+            if (cli_file_exists(path))
+                return 0;
+            snprintf(path, len, "%.3000s/../share/limpid/%.64s.lpm", exe, name);
+            if (cli_file_exists(path))
+                return 0;
+        }
+    }
+#ifdef LIMPID_SOURCE_DIR
+    snprintf(path, len, "%s/models/%s/%s.lpm", LIMPID_SOURCE_DIR, name, name);
+    if (cli_file_exists(path))
+        return 0;
+#endif
+    return -1;
+}
+
+/* The --model argument: an existing file, or the name of a shipped model ("rt", "hq"). */
 static int resolve_model(const char *arg, char *path, size_t len, char *err, size_t errlen)
 {
     static const char *const shipped[] = {"rt", "hq", NULL};
@@ -152,9 +188,11 @@ static int resolve_model(const char *arg, char *path, size_t len, char *err, siz
     }
     for (int i = 0; shipped[i]; i++)
         if (strcmp(arg, shipped[i]) == 0) {
+            if (find_shipped(arg, path, len) == 0)
+                return 0;
             snprintf(err, errlen,
-                     "'%s' names a shipped model, and this build ships none yet: pass a model "
-                     "file (from 'limpid train')",
+                     "the shipped model '%s' was not found (looked in $LIMPID_MODEL_DIR, beside "
+                     "the executable and in the source tree): pass a model file",
                      arg);
             return -1;
         }
@@ -1238,10 +1276,8 @@ int cmd_denoise(int argc, char **argv)
         cli_usage_error(CMD, "no input files given");
         goto out;
     }
-    if (!o.model_arg) {
-        cli_usage_error(CMD, "--model is required");
-        goto out;
-    }
+    if (!o.model_arg) /* the real-time model is the default, as in the plugin */
+        o.model_arg = "rt";
     if (!o.output == !o.outdir) {
         cli_usage_error(CMD, o.output ? "give either -o or --outdir, not both"
                                       : "say where the output goes: -o FILE or --outdir DIR");

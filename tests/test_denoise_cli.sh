@@ -85,8 +85,13 @@ if [ $? -eq 0 ] && [ -s m.lpd ]; then ok "train a tiny model"; else bad "train a
 DN=(denoise --model m.lpd --threads 1)
 
 # ---- usage errors --------------------------------------------------------------------------------------
-err=$("$LIMPID" denoise in/mono16.wav --outdir x 2>&1)
-[ $? -eq 2 ] && grep -q -- "--model" <<<"$err" && ok "denoise without --model -> exit 2" || bad "denoise without --model" "$err"
+# without --model the shipped "rt" is used: LIMPID_MODEL_DIR is searched first
+mkdir -p mdir && cp m.lpd mdir/rt.lpm
+err=$(LIMPID_MODEL_DIR=$PWD/mdir "$LIMPID" denoise --threads 1 -q in/mono16.wav -o def_rt.wav 2>&1)
+rc=$?
+"$LIMPID" "${DN[@]}" -q in/mono16.wav -o def_file.wav >/dev/null 2>&1
+[ $rc -eq 0 ] && cmp -s def_rt.wav def_file.wav && ok "denoise without --model uses rt from LIMPID_MODEL_DIR" || bad "denoise without --model" "$err"
+rm -f def_rt.wav def_file.wav
 err=$("$LIMPID" "${DN[@]}" in/mono16.wav in/u8.wav -o x.wav 2>&1)
 [ $? -eq 2 ] && grep -q -- "-o" <<<"$err" && ok "-o with two inputs -> exit 2" || bad "-o with two inputs" "$err"
 err=$("$LIMPID" "${DN[@]}" in/mono16.wav 2>&1)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build limpid's dev test set from the dev split of models/data/build_corpus.sh: held-out
+# voices (real and synthetic) and music, mixed with held-out noise types at 0, 5, 10 and
+# 15 dB SNR. Deterministic. Writes DEST/{clean,noisy}/{speech,music}/NAME.wav (48 kHz mono).
+#
+# Usage: bash models/eval/make_dev_set.sh CORPUS DEST [ITEMS_PER_SOURCE]
+set -euo pipefail
+CORPUS=${1:?corpus folder (built by models/data/build_corpus.sh)}
+DEST=${2:?output folder}
+PER=${3:-2}
+MAXDUR=8
+mkdir -p "$DEST"/{clean,noisy}/{speech,music}
+mapfile -t NOISES < <(find "$CORPUS/dev/noise" -name '*.wav' | sort)
+[ ${#NOISES[@]} -gt 0 ] || { echo "no dev noise in $CORPUS/dev/noise" >&2; exit 1; }
+rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/{print $3}'; }
+k=0
+mix() { # kind clean_file name
+  local kind=$1 f=$2 name=$3
+  local snr=$(( (k % 4) * 5 ))
+  local nf=${NOISES[$(( (k * 7) % ${#NOISES[@]} ))]}
+  k=$((k+1))
+  local c="$DEST/clean/$kind/$name-${snr}dB.wav"
+  sox -q "$f" -r 48000 -c 1 -b 16 "$c" trim 0 "$MAXDUR" vol 0.4 # headroom for the mix
+  local d; d=$(soxi -D "$c")
+  local nd; nd=$(soxi -D "$nf")
+  local off; off=$(awk -v a="$nd" -v b="$d" -v k="$k" 'BEGIN{r=a-b; if(r<0) r=0; printf "%.3f", (k*0.6180339887 - int(k*0.6180339887))*r}')
+  sox -q "$nf" -r 48000 -c 1 -b 32 -e float "$DEST/n.wav" trim "$off" "$d" repeat 20 trim 0 "$d"
+  local rc rn; rc=$(rms "$c"); rn=$(rms "$DEST/n.wav")
+  local v; v=$(awk -v a="$rc" -v b="$rn" -v s="$snr" 'BEGIN{printf "%.6f", (a/exp(log(10)*s/20))/(b+1e-12)}')
+  sox -q -m "$c" -v "$v" "$DEST/n.wav" -b 16 "$DEST/noisy/$kind/$name-${snr}dB.wav"
+}
+for src in "$CORPUS"/dev/clean_speech/*/; do
+  s=$(basename "$src")
+  while read -r f; do mix speech "$f" "$s-$(basename "$f" .wav)"; done < <(
+    find "$src" -name '*.wav' | sort | awk -v p="$PER" 'NR%7==1 && n<p {print; n++}')
+done
+for src in "$CORPUS"/dev/clean_music/*/; do
+  s=$(basename "$src")
+  while read -r f; do mix music "$f" "$s-$(basename "$f" .wav)"; done < <(
+    find "$src" -name '*.wav' | sort | awk -v p="$PER" 'NR%5==1 && n<p {print; n++}')
+done
+rm -f "$DEST/n.wav"
+echo "dev set: $(find "$DEST/noisy" -name '*.wav' | wc -l) mixtures in $DEST"
