@@ -30,6 +30,12 @@ $CC $cflags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined 
 $CC $cflags -DLPI_FUZZ_NO_CHECKSUM -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined $src "$here/fuzz_model.c" $libs -o "$out/fuzz_model_nock"
 
+# The config-file parser of `limpid train --config` (with the core's config code it calls).
+# shellcheck disable=SC2086
+$CC $cflags -I"$root/cli" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    "$root/cli/config_file.c" $root/core/src/common.c $root/core/src/config.c \
+    "$here/fuzz_config.c" $libs -o "$out/fuzz_config"
+
 # Seeds: small valid models (each a few KB), written by the library itself.
 # shellcheck disable=SC2086
 $CC $cflags $src "$here/gen_seeds.c" $libs -o "$out/gen_seeds"
