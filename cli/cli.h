@@ -81,6 +81,8 @@ int cli_opt_double(const cli_args *a, const char *s, double lo, double hi, doubl
 double cli_now(void);                         /* monotonic seconds */
 void cli_iso_time(char *buf, size_t len);     /* current UTC time, ISO-8601 */
 int cli_file_exists(const char *path);
+/* "a/b" (trailing slashes of a folded), malloc'd; NULL when out of memory */
+char *cli_join_path(const char *a, const char *b);
 /* argv joined with spaces, arguments quoted for a POSIX shell when needed, truncated to fit
  * (ending in "..." when cut). */
 void cli_join_command(int argc, char **argv, char *buf, size_t len);

@@ -353,3 +353,17 @@ int cli_read_file(const char *path, size_t max, char **buf, size_t *len)
     *len = n;
     return 0;
 }
+
+char *cli_join_path(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    while (la > 1 && a[la - 1] == '/')
+        la--;
+    char *s = malloc(la + lb + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, a, la);
+    s[la] = '/';
+    memcpy(s + la + 1, b, lb + 1);
+    return s;
+}

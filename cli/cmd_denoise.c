@@ -221,20 +221,6 @@ typedef struct plan {
     int have_out_ino;
 } plan;
 
-static char *join2(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    while (la > 1 && a[la - 1] == '/')
-        la--;
-    char *s = malloc(la + lb + 2);
-    if (!s)
-        return NULL;
-    memcpy(s, a, la);
-    s[la] = '/';
-    memcpy(s + la + 1, b, lb + 1);
-    return s;
-}
-
 static int plan_add(plan *p, char *in, char *out)
 {
     if (!in || !out) {
@@ -301,8 +287,8 @@ static int walk(plan *p, const char *dir, const char *rel, const char *outdir, i
     int rc = 0;
     for (int i = 0; i < n; i++) {
         const char *name = list[i]->d_name;
-        char *path = join2(dir, name);
-        char *r = *rel ? join2(rel, name) : strdup(name);
+        char *path = cli_join_path(dir, name);
+        char *r = *rel ? cli_join_path(rel, name) : strdup(name);
         struct stat st;
         if (!path || !r) {
             rc = -1;
@@ -318,7 +304,7 @@ static int walk(plan *p, const char *dir, const char *rel, const char *outdir, i
             if (audio_probe(path, &ai, err, sizeof err) != 0) {
                 p->nonaudio++;
             } else {
-                rc = plan_add(p, path, join2(outdir, r));
+                rc = plan_add(p, path, cli_join_path(outdir, r));
                 path = NULL;
             }
         }
@@ -380,7 +366,7 @@ static int make_plan(plan *p, const char *const *inputs, int n_in, const dn_opts
                 return -1;
             continue;
         }
-        char *out = o->output ? strdup(o->output) : join2(o->outdir, base_name(in));
+        char *out = o->output ? strdup(o->output) : cli_join_path(o->outdir, base_name(in));
         if (plan_add(p, strdup(in), out))
             return -1;
     }

@@ -71,20 +71,6 @@ typedef struct elist {
     int n, cap;
 } elist;
 
-static char *join2(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    while (la > 1 && a[la - 1] == '/')
-        la--;
-    char *s = malloc(la + lb + 2);
-    if (!s)
-        return NULL;
-    memcpy(s, a, la);
-    s[la] = '/';
-    memcpy(s + la + 1, b, lb + 1);
-    return s;
-}
-
 static int add_entry(elist *l, char *rel)
 {
     if (!rel)
@@ -123,7 +109,7 @@ static int entry_filter(const struct dirent *e) { return e->d_name[0] != '.'; }
  * and counted in *bad. */
 static int walk(elist *l, const char *root, const char *rel, int depth, int *bad)
 {
-    char *dir = *rel ? join2(root, rel) : strdup(root);
+    char *dir = *rel ? cli_join_path(root, rel) : strdup(root);
     if (!dir)
         return -1;
     if (depth > 64) {
@@ -142,8 +128,8 @@ static int walk(elist *l, const char *root, const char *rel, int depth, int *bad
     }
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        char *r = *rel ? join2(rel, list[i]->d_name) : strdup(list[i]->d_name);
-        char *path = join2(dir, list[i]->d_name);
+        char *r = *rel ? cli_join_path(rel, list[i]->d_name) : strdup(list[i]->d_name);
+        char *path = cli_join_path(dir, list[i]->d_name);
         struct stat st;
         if (!r || !path) {
             rc = -1;
@@ -172,7 +158,7 @@ static int walk(elist *l, const char *root, const char *rel, int depth, int *bad
 /* Path of rel under root; root itself when it is a file (single-pair mode). */
 static char *path_of(const char *root, const char *rel, int single)
 {
-    return single ? strdup(root) : join2(root, rel);
+    return single ? strdup(root) : cli_join_path(root, rel);
 }
 
 /* Read `path` as mono at `rate` (0: its own) into *x; complains naming the file. */
