@@ -1,4 +1,4 @@
-/* cmd_denoise.c - `limpid denoise INPUT... (-o FILE | --outdir DIR) --model FILE [options]`:
+/* cmd_denoise.c - `limpid denoise INPUT... (-o FILE | --outdir DIR) [--model rt|hq|FILE] [options]`:
  * denoise audio files with a diffusion model, streaming in bounded memory.
  *
  * Per file (one worker thread per --jobs, each with its own limpid_ctx; the model is shared
@@ -63,7 +63,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: limpid denoise INPUT... (-o FILE | --outdir DIR) --model MODEL [options]\n"
+"usage: limpid denoise INPUT... (-o FILE | --outdir DIR) [--model rt|hq|FILE] [options]\n"
 "\n"
 "Denoise audio files (any format libsndfile reads) with a denoising diffusion model.\n"
 "Each output keeps its input's file format, sample format, sample rate, channel count and\n"
