@@ -227,7 +227,10 @@ typedef struct limpid_model_info {
     double macs_per_second;     /* per second of audio, per sampling step */
     int receptive_field;        /* frames */
     int lookahead_frames;       /* frames of future the stack sees */
-    int latency_samples;        /* algorithmic latency of streaming use: STFT + lookahead */
+    int latency_samples;        /* algorithmic latency of streaming use with ONE sampling
+                                   step: STFT (n_fft - hop) + lookahead; each further step
+                                   adds lookahead_frames * hop, since a step needs the
+                                   previous step's result on its lookahead frames */
 } limpid_model_info;
 
 /* A new model with freshly initialised weights (seeded, deterministic). */
