@@ -30,6 +30,15 @@ static SNDFILE *open_read(const char *path, SF_INFO *info, char *err, size_t err
         sf_close(f);
         return NULL;
     }
+    /* A header that lies about the rate would make resampling allocate without bound. */
+    if (info->samplerate < 1000 || info->samplerate > 768000 || info->channels > 256) {
+        char why[160];
+        snprintf(why, sizeof why, "its header says %d Hz and %d channels (limpid reads "
+                 "1000..768000 Hz, 1..256 channels)", info->samplerate, info->channels);
+        errf(err, errlen, "cannot read audio file '%s': %s", path, why);
+        sf_close(f);
+        return NULL;
+    }
     return f;
 }
 
@@ -146,17 +155,37 @@ int audio_read_mono(const char *path, int target_rate, float **out, size_t *n, i
         errf(err, errlen, "audio file '%s' is too long to read into memory%s", path, "");
         return -1;
     }
-    float *x = malloc(sizeof(float) * (size_t)(frames ? frames : 1));
+    /* Grow the buffer as samples really arrive: the header's length may lie. */
+    size_t cap = (size_t)(frames < ((int64_t)1 << 20) ? (frames ? frames : 1) : ((int64_t)1 << 20));
+    float *x = malloc(sizeof(float) * cap);
+    int64_t got = 0;
+    while (x && got < frames) {
+        if ((size_t)got == cap) {
+            size_t nc = cap * 2 > (size_t)frames ? (size_t)frames : cap * 2;
+            float *nx = realloc(x, sizeof(float) * nc);
+            if (!nx) {
+                free(x);
+                x = NULL;
+                break;
+            }
+            x = nx;
+            cap = nc;
+        }
+        int64_t want = (int64_t)cap - got;
+        int64_t r = read_mono(f, si.channels, want, x + got);
+        if (r < 0) {
+            errf(err, errlen, "cannot read audio file '%s': %s", path, sf_strerror(f));
+            sf_close(f);
+            free(x);
+            return -1;
+        }
+        got += r;
+        if (r < want)
+            break; /* the file ends before its header says */
+    }
     if (!x) {
         sf_close(f);
         errf(err, errlen, "out of memory reading '%s'%s", path, "");
-        return -1;
-    }
-    int64_t got = read_mono(f, si.channels, frames, x);
-    if (got < 0) {
-        errf(err, errlen, "cannot read audio file '%s': %s", path, sf_strerror(f));
-        sf_close(f);
-        free(x);
         return -1;
     }
     sf_close(f);

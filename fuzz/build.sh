@@ -36,6 +36,12 @@ $CC $cflags -I"$root/cli" -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
     "$root/cli/config_file.c" $root/core/src/common.c $root/core/src/config.c \
     "$here/fuzz_config.c" $libs -o "$out/fuzz_config"
 
+# The CLI's audio reading path (libsndfile + libsamplerate behind cli/audio.c).
+# shellcheck disable=SC2086
+$CC $cflags -I"$root/cli" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    "$root/cli/audio.c" "$here/fuzz_audio.c" $(pkg-config --libs sndfile samplerate) -lm \
+    -o "$out/fuzz_audio"
+
 # Seeds: small valid models (each a few KB), written by the library itself.
 # shellcheck disable=SC2086
 $CC $cflags $src "$here/gen_seeds.c" $libs -o "$out/gen_seeds"
