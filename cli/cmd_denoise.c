@@ -647,34 +647,45 @@ static int write_out(stream *s, const float *x, size_t n)
     return 0;
 }
 
-/* Up-resample n interleaved model-rate frames (n may be 0 with flush) and write them. */
-static int up_and_write(stream *s, const float *x, size_t n, int flush)
+/* Stream n interleaved frames (n may be 0 with flush) through the converter st at ratio,
+ * handing each piece of output (at most ocap frames in obuf) to sink; sink's non-zero
+ * return (-1 error, -2 interrupted) stops and is returned. */
+static int resample_into(stream *s, SRC_STATE *st, double ratio, float *obuf, size_t ocap,
+                         const float *x, size_t n, int flush,
+                         int (*sink)(stream *, const float *, size_t))
 {
-    if (!s->up)
-        return write_out(s, x, n);
     size_t used = 0;
     for (;;) {
         SRC_DATA d;
         memset(&d, 0, sizeof d);
         d.data_in = x + used * (size_t)s->ch;
         d.input_frames = (long)(n - used);
-        d.data_out = s->obuf;
-        d.output_frames = (long)s->ocap;
-        d.src_ratio = 1.0 / s->ratio;
+        d.data_out = obuf;
+        d.output_frames = (long)ocap;
+        d.src_ratio = ratio;
         d.end_of_input = flush;
-        int e = src_process(s->up, &d);
+        int e = src_process(st, &d);
         if (e) {
             snprintf(s->err, sizeof s->err, "resampling failed: %s", src_strerror(e));
             return -1;
         }
         used += (size_t)d.input_frames_used;
-        if (write_out(s, s->obuf, (size_t)d.output_frames_gen))
-            return -1;
+        int rc = sink(s, obuf, (size_t)d.output_frames_gen);
+        if (rc)
+            return rc;
         if (used >= n && (!flush || d.output_frames_gen == 0))
             return 0;
         if (d.input_frames_used == 0 && d.output_frames_gen == 0 && !flush)
             return 0;
     }
+}
+
+/* Up-resample n interleaved model-rate frames (n may be 0 with flush) and write them. */
+static int up_and_write(stream *s, const float *x, size_t n, int flush)
+{
+    if (!s->up)
+        return write_out(s, x, n);
+    return resample_into(s, s->up, 1.0 / s->ratio, s->obuf, s->ocap, x, n, flush, write_out);
 }
 
 /* Send dbuf[c][a..b) on: interleave, resample, write. */
@@ -768,30 +779,7 @@ static int down_and_push(stream *s, const float *x, size_t n, int flush)
 {
     if (!s->down)
         return push_model(s, x, n);
-    size_t used = 0;
-    for (;;) {
-        SRC_DATA d;
-        memset(&d, 0, sizeof d);
-        d.data_in = x + used * (size_t)s->ch;
-        d.input_frames = (long)(n - used);
-        d.data_out = s->dsbuf;
-        d.output_frames = (long)s->dcap;
-        d.src_ratio = s->ratio;
-        d.end_of_input = flush;
-        int e = src_process(s->down, &d);
-        if (e) {
-            snprintf(s->err, sizeof s->err, "resampling failed: %s", src_strerror(e));
-            return -1;
-        }
-        used += (size_t)d.input_frames_used;
-        int rc = push_model(s, s->dsbuf, (size_t)d.output_frames_gen);
-        if (rc)
-            return rc;
-        if (used >= n && (!flush || d.output_frames_gen == 0))
-            return 0;
-        if (d.input_frames_used == 0 && d.output_frames_gen == 0 && !flush)
-            return 0;
-    }
+    return resample_into(s, s->down, s->ratio, s->dsbuf, s->dcap, x, n, flush, push_model);
 }
 
 /* The whole file: read -> ... -> write. 0, -1 (s->err) or -2 (interrupted). */
