@@ -8,6 +8,7 @@
 #ifndef LIMPID_CLI_H
 #define LIMPID_CLI_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -83,6 +84,11 @@ void cli_iso_time(char *buf, size_t len);     /* current UTC time, ISO-8601 */
 int cli_file_exists(const char *path);
 /* "a/b" (trailing slashes of a folded), malloc'd; NULL when out of memory */
 char *cli_join_path(const char *a, const char *b);
+
+/* SIGINT/SIGTERM set cli_stop_signal (to the signal number) so long commands stop cleanly;
+ * a second Ctrl-C terminates. */
+extern volatile sig_atomic_t cli_stop_signal;
+void cli_install_stop_signals(void);
 /* argv joined with spaces, arguments quoted for a POSIX shell when needed, truncated to fit
  * (ending in "..." when cut). */
 void cli_join_command(int argc, char **argv, char *buf, size_t len);

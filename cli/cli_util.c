@@ -1,4 +1,5 @@
 /* cli_util.c - option parsing, messages, number parsing and small file helpers of the CLI. */
+#include <signal.h>
 #include "cli.h"
 
 #include <errno.h>
@@ -366,4 +367,20 @@ char *cli_join_path(const char *a, const char *b)
     s[la] = '/';
     memcpy(s + la + 1, b, lb + 1);
     return s;
+}
+
+volatile sig_atomic_t cli_stop_signal;
+
+static void on_stop_signal(int sig) { cli_stop_signal = sig; }
+
+void cli_install_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    /* restart interrupted reads; a second Ctrl-C gets the default action (terminate) */
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }

@@ -110,23 +110,9 @@ static void usage(FILE *f)
 
 /* ---- signals ----------------------------------------------------------------------------- */
 
-static volatile sig_atomic_t g_stop;
 static mode_t g_umask; /* read once before the workers start: umask() can only be read by
                           setting it, which would race between threads */
 
-static void on_signal(int sig) { g_stop = sig; }
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    /* a second Ctrl-C gets the default action */
-    sa.sa_flags = SA_RESTART | SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 /* ---- options ----------------------------------------------------------------------------- */
 
@@ -755,7 +741,7 @@ static int push_model(stream *s, const float *x, size_t n)
     size_t i = 0;
     while (i < n) {
         if (s->mlen == s->j->B) {
-            if (g_stop)
+            if (cli_stop_signal)
                 return -2;
             if (process_block(s, 0))
                 return -1;
@@ -786,7 +772,7 @@ static int down_and_push(stream *s, const float *x, size_t n, int flush)
 static int run_stream(stream *s, SNDFILE *in, int *nonfinite)
 {
     for (;;) {
-        if (g_stop)
+        if (cli_stop_signal)
             return -2;
         sf_count_t got = sf_readf_float(in, s->ibuf, READ_CHUNK);
         if (got <= 0) {
@@ -1097,7 +1083,7 @@ static void *worker_main(void *arg)
     progress *pg = j->pg;
     for (;;) {
         pthread_mutex_lock(&w->sh->mu);
-        int i = g_stop ? j->pl->n : w->sh->next++;
+        int i = cli_stop_signal ? j->pl->n : w->sh->next++;
         pthread_mutex_unlock(&w->sh->mu);
         if (i >= j->pl->n)
             break;
@@ -1365,7 +1351,7 @@ int cmd_denoise(int argc, char **argv)
     }
     g_umask = umask(0);
     umask(g_umask);
-    install_signals();
+    cli_install_stop_signals();
     int n_ok = 0, n_skip = 0, n_fail = pl.failed, stopped = 0;
     if (!setup_failed) {
         if (jobs == 1) {
@@ -1397,7 +1383,7 @@ int cmd_denoise(int argc, char **argv)
         n_fail++;
     }
     prog_clear(&pg);
-    if (g_stop)
+    if (cli_stop_signal)
         stopped = 1;
     if (!o.quiet) {
         double el = cli_now() - pg.t0;

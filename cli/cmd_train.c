@@ -89,21 +89,6 @@ static void usage(FILE *f)
 
 /* ---- signals --------------------------------------------------------------------------- */
 
-static volatile sig_atomic_t g_stop_signal;
-
-static void on_signal(int sig) { g_stop_signal = sig; }
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    /* restart interrupted reads; a second Ctrl-C gets the default action (terminate) */
-    sa.sa_flags = SA_RESTART | SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 /* ---- options --------------------------------------------------------------------------- */
 
@@ -534,7 +519,7 @@ static double time_steps(run_state *r, const limpid_config *cfg, const limpid_tr
         cli_error(CMD, "out of memory");
         goto done;
     }
-    for (int s = 0; s < 64 && !g_stop_signal; s++) {
+    for (int s = 0; s < 64 && !cli_stop_signal; s++) {
         double a = cli_now();
         if (dataset_batch(&r->ds, 0, (uint64_t)s, tc->batch, clean, noisy, cls, err,
                           sizeof err)) {
@@ -564,7 +549,7 @@ static double time_steps(run_state *r, const limpid_config *cfg, const limpid_tr
         res = (limpid_get_threads() < sysconf(_SC_NPROCESSORS_ONLN) ? fmax(train_t, data_t)
                                                                    : train_t + data_t) /
               timed;
-    else if (!g_stop_signal)
+    else if (!cli_stop_signal)
         res = cli_now() - t0;
 done:
     free(clean);
@@ -835,7 +820,7 @@ int cmd_train(int argc, char **argv)
 
     /* ---- length of the run ---- */
     /* From here Ctrl-C stops cleanly; before, it just ends the process (nothing to save). */
-    install_signals();
+    cli_install_stop_signals();
     double budget = 0; /* seconds of this session, 0: none */
     double t_session = cli_now();
     int64_t target;
@@ -852,9 +837,9 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "timing the first steps to size the schedule for %.4g minutes...\n",
                     budget / 60.0);
             double per = time_steps(&R, &cfg, &tc, budget, &used);
-            if (g_stop_signal) {
+            if (cli_stop_signal) {
                 cli_error(CMD, "interrupted before training started; nothing written");
-                exit_code = g_stop_signal == SIGINT ? CLI_EXIT_INTERRUPTED : 128 + SIGTERM;
+                exit_code = cli_stop_signal == SIGINT ? CLI_EXIT_INTERRUPTED : 128 + SIGTERM;
                 goto out;
             }
             if (per < 0)
@@ -937,7 +922,7 @@ int cmd_train(int argc, char **argv)
         goto out;
     }
     int64_t step = start_step;
-    while (step < target && !g_stop_signal) {
+    while (step < target && !cli_stop_signal) {
         if (budget > 0 && cli_now() - t_session >= budget)
             break;
         const float *bc, *bn;
@@ -1004,12 +989,12 @@ int cmd_train(int argc, char **argv)
     if (done > start_step && (pg.tty || final_val || pg.last_printed != done))
         progress_line(&pg, R.t, done, 1);
     progress_break(&pg);
-    if (g_stop_signal && done == start_step && !failed) {
+    if (cli_stop_signal && done == start_step && !failed) {
         fprintf(stderr, "interrupted before the first step: nothing written\n");
-        exit_code = g_stop_signal == SIGINT ? CLI_EXIT_INTERRUPTED : 128 + SIGTERM;
+        exit_code = cli_stop_signal == SIGINT ? CLI_EXIT_INTERRUPTED : 128 + SIGTERM;
         goto out;
     }
-    if (g_stop_signal)
+    if (cli_stop_signal)
         fprintf(stderr, "interrupted: stopping after step %lld\n", (long long)done);
 
     /* ---- checkpoint and model ---- */
@@ -1052,8 +1037,8 @@ int cmd_train(int argc, char **argv)
             printf("classes: %s.classes\n", o->output);
         fflush(stdout);
     }
-    exit_code = g_stop_signal == SIGINT    ? CLI_EXIT_INTERRUPTED
-              : g_stop_signal == SIGTERM ? 128 + SIGTERM
+    exit_code = cli_stop_signal == SIGINT    ? CLI_EXIT_INTERRUPTED
+              : cli_stop_signal == SIGTERM ? 128 + SIGTERM
                                          : CLI_EXIT_OK;
 out:
     limpid_model_destroy(model);
