@@ -275,6 +275,9 @@ LPI_HIDDEN limpid_status lpi_container_read(lpi_container *c, const void *buf, s
                                             char *err, size_t errlen);
 LPI_HIDDEN void lpi_container_free(lpi_container *c);
 LPI_HIDDEN const lpi_kv *lpi_container_kv(const lpi_container *c, const char *key);
+/* Fill one metadata entry (key truncated to fit). */
+LPI_HIDDEN void lpi_kv_set_i64(lpi_kv *kv, const char *key, int64_t v);
+LPI_HIDDEN void lpi_kv_set_f64(lpi_kv *kv, const char *key, double v);
 LPI_HIDDEN const lpi_rec *lpi_container_rec(const lpi_container *c, const char *name);
 
 /* Whole-file helpers: read into memory (refuses > 2 GiB), write to path.tmp + rename. */

@@ -203,14 +203,14 @@ static void set_float_field(limpid_config *cfg, const cfg_field *f, float v)
     memcpy((char *)cfg + f->off, &v, sizeof v);
 }
 
-static void kv_set_i64(lpi_kv *kv, const char *key, int64_t v)
+void lpi_kv_set_i64(lpi_kv *kv, const char *key, int64_t v)
 {
     memset(kv, 0, sizeof *kv);
     snprintf(kv->key, sizeof kv->key, "%s", key);
     kv->type = LPI_KV_I64;
     kv->i = v;
 }
-static void kv_set_f64(lpi_kv *kv, const char *key, double v)
+void lpi_kv_set_f64(lpi_kv *kv, const char *key, double v)
 {
     memset(kv, 0, sizeof *kv);
     snprintf(kv->key, sizeof kv->key, "%s", key);
@@ -240,9 +240,9 @@ int lpi_config_to_kv(const limpid_config *cfg, lpi_kv *kv, int cap)
     for (int k = 0; k < N_CFG_FIELDS; k++) {
         const cfg_field *f = &cfg_fields[k];
         if (f->kind == CF_INT) {
-            kv_set_i64(&kv[k], f->key, get_int_field(cfg, f));
+            lpi_kv_set_i64(&kv[k], f->key, get_int_field(cfg, f));
         } else if (f->kind == CF_FLOAT) {
-            kv_set_f64(&kv[k], f->key, (double)get_float_field(cfg, f));
+            lpi_kv_set_f64(&kv[k], f->key, (double)get_float_field(cfg, f));
         } else {
             int v = get_int_field(cfg, f);
             const enum_name *e = f->names;
@@ -268,11 +268,11 @@ int lpi_provenance_to_kv(const limpid_provenance *p, lpi_kv *kv, int cap)
     kv_set_str(&kv[1], "prov.tool_version", p->tool_version, sizeof p->tool_version);
     kv_set_str(&kv[2], "prov.data", p->data, sizeof p->data);
     kv_set_str(&kv[3], "prov.command", p->command, sizeof p->command);
-    kv_set_i64(&kv[4], "prov.seed", (int64_t)p->seed); /* u64 bits; read back as u64 */
-    kv_set_i64(&kv[5], "prov.train_steps", (int64_t)p->train_steps);
-    kv_set_f64(&kv[6], "prov.train_seconds", p->train_seconds);
-    kv_set_f64(&kv[7], "prov.final_loss", p->final_loss);
-    kv_set_f64(&kv[8], "prov.val_loss", p->val_loss);
+    lpi_kv_set_i64(&kv[4], "prov.seed", (int64_t)p->seed); /* u64 bits; read back as u64 */
+    lpi_kv_set_i64(&kv[5], "prov.train_steps", (int64_t)p->train_steps);
+    lpi_kv_set_f64(&kv[6], "prov.train_seconds", p->train_seconds);
+    lpi_kv_set_f64(&kv[7], "prov.final_loss", p->final_loss);
+    lpi_kv_set_f64(&kv[8], "prov.val_loss", p->val_loss);
     return N_PROV_KEYS;
 }
 

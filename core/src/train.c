@@ -611,45 +611,29 @@ limpid_status limpid_trainer_export(limpid_trainer *t, int use_ema, const limpid
 
 #define CK_KV_CAP 256
 
-static void kv_i64(lpi_kv *kv, const char *key, int64_t v)
-{
-    memset(kv, 0, sizeof *kv);
-    snprintf(kv->key, sizeof kv->key, "%s", key);
-    kv->type = LPI_KV_I64;
-    kv->i = v;
-}
-
-static void kv_f64(lpi_kv *kv, const char *key, double v)
-{
-    memset(kv, 0, sizeof *kv);
-    snprintf(kv->key, sizeof kv->key, "%s", key);
-    kv->type = LPI_KV_F64;
-    kv->f = v;
-}
-
 /* The training configuration as key/values; floats are stored as doubles (exact). */
 static int train_to_kv(const limpid_trainer *t, lpi_kv *kv)
 {
     const limpid_train_config *tc = &t->tc;
     int n = 0;
-    kv_i64(&kv[n++], "train.batch", tc->batch);
-    kv_i64(&kv[n++], "train.crop_samples", tc->crop_samples);
-    kv_f64(&kv[n++], "train.lr", tc->lr);
-    kv_f64(&kv[n++], "train.lr_min", tc->lr_min);
-    kv_i64(&kv[n++], "train.warmup", tc->warmup);
-    kv_i64(&kv[n++], "train.total_steps", tc->total_steps);
-    kv_f64(&kv[n++], "train.weight_decay", tc->weight_decay);
-    kv_f64(&kv[n++], "train.beta1", tc->beta1);
-    kv_f64(&kv[n++], "train.beta2", tc->beta2);
-    kv_f64(&kv[n++], "train.adam_eps", tc->adam_eps);
-    kv_f64(&kv[n++], "train.clip", tc->clip);
-    kv_f64(&kv[n++], "train.ema_decay", tc->ema_decay);
-    kv_i64(&kv[n++], "train.seed", (int64_t)tc->seed); /* bits of the uint64 */
-    kv_i64(&kv[n++], "train.step", t->step);
+    lpi_kv_set_i64(&kv[n++], "train.batch", tc->batch);
+    lpi_kv_set_i64(&kv[n++], "train.crop_samples", tc->crop_samples);
+    lpi_kv_set_f64(&kv[n++], "train.lr", tc->lr);
+    lpi_kv_set_f64(&kv[n++], "train.lr_min", tc->lr_min);
+    lpi_kv_set_i64(&kv[n++], "train.warmup", tc->warmup);
+    lpi_kv_set_i64(&kv[n++], "train.total_steps", tc->total_steps);
+    lpi_kv_set_f64(&kv[n++], "train.weight_decay", tc->weight_decay);
+    lpi_kv_set_f64(&kv[n++], "train.beta1", tc->beta1);
+    lpi_kv_set_f64(&kv[n++], "train.beta2", tc->beta2);
+    lpi_kv_set_f64(&kv[n++], "train.adam_eps", tc->adam_eps);
+    lpi_kv_set_f64(&kv[n++], "train.clip", tc->clip);
+    lpi_kv_set_f64(&kv[n++], "train.ema_decay", tc->ema_decay);
+    lpi_kv_set_i64(&kv[n++], "train.seed", (int64_t)tc->seed); /* bits of the uint64 */
+    lpi_kv_set_i64(&kv[n++], "train.step", t->step);
     /* the trainer's own copies of the counters (provenance keys may round them) */
-    kv_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
-    kv_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
-    kv_f64(&kv[n++], "train.val_loss", t->prov.val_loss);
+    lpi_kv_set_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
+    lpi_kv_set_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
+    lpi_kv_set_f64(&kv[n++], "train.val_loss", t->prov.val_loss);
     return n;
 }
 
