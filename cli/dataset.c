@@ -795,6 +795,15 @@ static void *pf_worker(void *arg)
     return NULL;
 }
 
+static void pf_free_slots(prefetch *p)
+{
+    for (int i = 0; i < 2; i++) {
+        free(p->slot[i].clean);
+        free(p->slot[i].noisy);
+        free(p->slot[i].cls);
+    }
+}
+
 int prefetch_start(prefetch **out, const dataset *ds, int batch, uint64_t first_step)
 {
     *out = NULL;
@@ -828,11 +837,7 @@ int prefetch_start(prefetch **out, const dataset *ds, int batch, uint64_t first_
     if (e != 0) {
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->cv);
-        for (int i = 0; i < 2; i++) {
-            free(p->slot[i].clean);
-            free(p->slot[i].noisy);
-            free(p->slot[i].cls);
-        }
+        pf_free_slots(p);
         free(p);
         return -1;
     }
@@ -877,10 +882,6 @@ void prefetch_stop(prefetch *p)
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->cv);
     }
-    for (int i = 0; i < 2; i++) {
-        free(p->slot[i].clean);
-        free(p->slot[i].noisy);
-        free(p->slot[i].cls);
-    }
+    pf_free_slots(p);
     free(p);
 }
