@@ -52,7 +52,7 @@ static void usage(FILE *f)
 "  --config FILE     'key = value' lines overriding the preset and training defaults:\n"
 "                    channels layers dilation_cycle embed_dim embed_hidden lookahead n_fft\n"
 "                    hop window compress_exp compress_scale schedule steps_T beta_start\n"
-"                    beta_end target head n_classes sample_rate lr lr_min warmup batch crop\n"
+"                    beta_end target head cond n_classes sample_rate lr lr_min warmup batch crop\n"
 "                    weight_decay clip ema_decay ('#' starts a comment)\n"
 "\n"
 "Training (command-line values override the config file):\n"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_LOOKAHEAD } ktype;
+typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_COND, K_LOOKAHEAD } ktype;
 typedef enum { D_MODEL, D_TRAIN, D_CROP } kdest;
 
 typedef struct key_def {
@@ -45,6 +45,7 @@ static const key_def keys[] = {
     {"beta_end", K_FLOAT, M(beta_end), 0, 1, 1},
     {"target", K_TARGET, M(target), 0, 0, 0},
     {"head", K_HEAD, M(head), 0, 0, 0},
+    {"cond", K_COND, M(cond), 0, 0, 0},
     {"n_classes", K_INT, M(n_classes), 0, 4096, 0},
     {"sample_rate", K_INT, M(sample_rate), 8000, 384000, 0},
     {"lr", K_FLOAT, T(lr), 0, 1, 1},
@@ -75,6 +76,10 @@ const char *cfg_target_name(limpid_target t)
 const char *cfg_head_name(limpid_head h)
 {
     return h == LIMPID_HEAD_DIRECT ? "direct" : h == LIMPID_HEAD_GAIN ? "gain" : h == LIMPID_HEAD_WIENER ? "wiener" : "?";
+}
+const char *cfg_cond_name(limpid_cond c)
+{
+    return c == LIMPID_COND_SPECTRUM ? "spectrum" : c == LIMPID_COND_LOGPOW ? "logpow" : "?";
 }
 const char *cfg_task_name(limpid_task t)
 {
@@ -222,6 +227,14 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->model.head = LIMPID_HEAD_WIENER;
         else
             return snprintf(expect, elen, "direct, gain or wiener"), -1;
+        return 0;
+    case K_COND:
+        if (word_is(v, "spectrum", NULL))
+            out->model.cond = LIMPID_COND_SPECTRUM;
+        else if (word_is(v, "logpow", NULL))
+            out->model.cond = LIMPID_COND_LOGPOW;
+        else
+            return snprintf(expect, elen, "spectrum or logpow"), -1;
         return 0;
     }
     return -1;

@@ -45,6 +45,7 @@ const char *cfg_window_name(limpid_window w);
 const char *cfg_schedule_name(limpid_schedule s);
 const char *cfg_target_name(limpid_target t);
 const char *cfg_head_name(limpid_head h);
+const char *cfg_cond_name(limpid_cond c);
 const char *cfg_task_name(limpid_task t);
 const char *cfg_domain_name(limpid_domain d);
 

@@ -84,6 +84,45 @@ START_TEST(test_identity_at_init)
 }
 END_TEST
 
+/* Log-power conditioning: one row per bin, the documented formula, and a gain change of the
+ * input is (well above the 1e-6 floor) a constant offset of every feature. */
+START_TEST(test_logpow_cond)
+{
+    limpid_config cfg;
+    limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT, 16000);
+    cfg.n_fft = 8;
+    cfg.hop = 2;
+    ck_assert_int_eq(cfg.cond, LIMPID_COND_LOGPOW);
+    const int Cx = limpid_config_feature_channels(&cfg), F = Cx / 2;
+    const size_t cols = 3, ld = 4; /* ld > cols: the unused column must stay untouched */
+    float spec[10 * 4], spec2[10 * 4], out[5 * 4], out2[5 * 4];
+    ck_assert_int_eq(Cx, 10);
+    for (int i = 0; i < Cx * (int)ld; i++) {
+        spec[i] = 0.3f + 0.05f * (float)(i % 7) - 0.02f * (float)i;
+        spec2[i] = 2.0f * spec[i]; /* compressed domain: x4 in |.|^2 */
+    }
+    for (int i = 0; i < F * (int)ld; i++)
+        out[i] = out2[i] = -99.0f;
+    ck_assert_ptr_eq(lpi_cond_features(&cfg, spec, ld, cols, out), out);
+    lpi_cond_features(&cfg, spec2, ld, cols, out2);
+    for (int f = 0; f < F; f++) {
+        for (size_t n = 0; n < ld; n++) {
+            float re = spec[f * ld + n], im = spec[(F + f) * ld + n];
+            if (n == cols) {
+                ck_assert(out[f * ld + n] == -99.0f);
+                continue;
+            }
+            float want = (logf(re * re + im * im + 1e-6f) + 6.0f) / 3.0f;
+            ck_assert_msg(fabsf(out[f * ld + n] - want) < 1e-5f, "bin %d col %zu", f, n);
+            if (re * re + im * im > 1e-3f) /* floor negligible: offset ln(4)/3 */
+                ck_assert(fabsf(out2[f * ld + n] - out[f * ld + n] - logf(4.0f) / 3.0f) < 1e-3f);
+        }
+    }
+    cfg.cond = LIMPID_COND_SPECTRUM; /* the network takes the spectrum itself */
+    ck_assert_ptr_eq(lpi_cond_features(&cfg, spec, ld, cols, out), spec);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("head");
@@ -91,6 +130,7 @@ int main(void)
     tcase_add_test(tc, test_gain_grad);
     tcase_add_test(tc, test_wiener_grad);
     tcase_add_test(tc, test_identity_at_init);
+    tcase_add_test(tc, test_logpow_cond);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

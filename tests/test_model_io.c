@@ -256,7 +256,9 @@ START_TEST(create_and_info)
         sum += m->layout.tensors[k].count;
     ck_assert_uint_eq(info.params, sum);
     ck_assert_int_eq(info.feature_channels, 2 * (c.n_fft / 2 + 1));
-    ck_assert_int_eq(info.cond_channels, info.feature_channels);
+    /* log-power conditioning (the STFT denoise default): one channel per bin */
+    ck_assert_int_eq(c.cond, LIMPID_COND_LOGPOW);
+    ck_assert_int_eq(info.cond_channels, info.feature_channels / 2);
     ck_assert_int_eq(info.out_channels, info.feature_channels);
     ck_assert(info.frames_per_second == 48000.0 / c.hop);
     ck_assert(info.macs_per_second == info.macs_per_frame * info.frames_per_second);

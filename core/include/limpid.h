@@ -152,6 +152,15 @@ typedef enum limpid_head {
                                single bins (tones, harmonics). */
 } limpid_head;
 
+/* What the network sees of the noisy observation (denoising, STFT domain). */
+typedef enum limpid_cond {
+    LIMPID_COND_SPECTRUM = 0, /* the compressed complex spectrum itself (Cc = Cx) */
+    LIMPID_COND_LOGPOW = 1    /* per bin ln(|X|^(2a) beta^2 + 1e-6), scaled: Cc = bins. A
+                                 level change is an offset, and the magnitude of a bin is
+                                 directly visible (from re/im the network would have to
+                                 compute it through a random-phase linear mix). */
+} limpid_cond;
+
 /* Per-layer convolution alignment. */
 #define LIMPID_LOOKAHEAD_NONCAUSAL (-1)
 
@@ -178,6 +187,7 @@ typedef struct limpid_config {
                            to last, while the sum of their lookahead stays <= K; then causal) */
     int n_classes;      /* texture: number of classes (>= 1); denoise: 0 */
     limpid_head head;
+    limpid_cond cond;   /* denoise, STFT domain; wave domain: SPECTRUM (the waveform) */
 
     /* diffusion */
     limpid_schedule schedule;

@@ -30,6 +30,8 @@ limpid_status limpid_config_preset(limpid_config *cfg, const char *name, limpid_
     cfg->head = (task == LIMPID_TASK_DENOISE && domain == LIMPID_DOMAIN_STFT) ? LIMPID_HEAD_WIENER
                                                                             : LIMPID_HEAD_DIRECT;
     cfg->target = cfg->head != LIMPID_HEAD_DIRECT ? LIMPID_TARGET_X0 : LIMPID_TARGET_V;
+    cfg->cond = (task == LIMPID_TASK_DENOISE && domain == LIMPID_DOMAIN_STFT) ? LIMPID_COND_LOGPOW
+                                                                            : LIMPID_COND_SPECTRUM;
     cfg->schedule = LIMPID_SCHEDULE_COSINE;
     cfg->beta_start = 1e-4f;
     cfg->beta_end = 0.05f;
@@ -117,6 +119,11 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         (c->domain != LIMPID_DOMAIN_STFT || c->task != LIMPID_TASK_DENOISE ||
          c->target != LIMPID_TARGET_X0))
         BAD("the gain and wiener heads need an STFT-domain denoising model with target x0");
+    if (c->cond != LIMPID_COND_SPECTRUM && c->cond != LIMPID_COND_LOGPOW)
+        BAD("conditioning features %d are unknown", (int)c->cond);
+    if (c->cond == LIMPID_COND_LOGPOW &&
+        (c->domain != LIMPID_DOMAIN_STFT || c->task != LIMPID_TASK_DENOISE))
+        BAD("log-power conditioning needs an STFT-domain denoising model");
     if (c->schedule != LIMPID_SCHEDULE_LINEAR && c->schedule != LIMPID_SCHEDULE_COSINE)
         BAD("noise schedule %d is unknown", (int)c->schedule);
     if (c->steps_T < 1 || c->steps_T > 100000)

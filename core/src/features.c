@@ -61,6 +61,21 @@ limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stf
     return limpid_stft_synthesize(stft, scratch, n, x);
 }
 
+const float *lpi_cond_features(const limpid_config *cfg, const float *spec, size_t ld,
+                               size_t cols, float *out)
+{
+    if (cfg->cond != LIMPID_COND_LOGPOW)
+        return spec;
+    const int F = limpid_config_feature_channels(cfg) / 2;
+    for (int f = 0; f < F; f++) {
+        const float *re = spec + (size_t)f * ld, *im = spec + (size_t)(F + f) * ld;
+        float *o = out + (size_t)f * ld;
+        for (size_t n = 0; n < cols; n++)
+            o[n] = (logf(re[n] * re[n] + im[n] * im[n] + 1e-6f) + 6.0f) * (1.0f / 3.0f);
+    }
+    return out;
+}
+
 /* WIENER head: q = exp(2 (o1 + WIENER_BIAS)) is a noise floor in the compressed-magnitude
  * domain; with the untrained o1 = 0 the floor (about 6e-6) is far below any audible bin, so the
  * head starts as the identity. */

@@ -313,6 +313,13 @@ LPI_HIDDEN limpid_status lpi_audio_from_features(const limpid_config *cfg, limpi
 /* scratch floats needed by the two calls above for n samples */
 LPI_HIDDEN size_t lpi_feature_scratch(const limpid_config *cfg, size_t n);
 
+/* The network's conditioning input from the noisy features spec[Cx][ld] (columns [0, cols)):
+ * with cfg->cond == LIMPID_COND_LOGPOW, out[f][n] = (ln(re^2 + im^2 + 1e-6) + 6) / 3 for each
+ * bin f (the compressed power; typical levels map to about -2.6..2); with SPECTRUM it is NULL:
+ * the network takes spec itself. Returns the buffer the network should use. */
+LPI_HIDDEN const float *lpi_cond_features(const limpid_config *cfg, const float *spec,
+                                          size_t ld, size_t cols, float *out);
+
 /* Output head. out, cond, xt, pred: [Cx][cols] contiguous. DIRECT: pred = out.
  * GAIN (STFT, x0 target; channel f = re of bin f, channel F+f = im, F = bins; out channel f = g1,
  * F+f = g2): pred[f] = (1+g1[f]) cond[f] + g2[f] xt[f], pred[F+f] likewise with the im rows.

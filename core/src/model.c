@@ -15,6 +15,8 @@ struct limpid_ctx {
     limpid_stft *stft;
     lpi_schedule sched;
     float *cond, *x, *out, *pred, *zeros; /* [Cx][Lmax] each */
+    float *ncond;       /* [Cc][Lmax] the network's conditioning (LIMPID_COND_LOGPOW) */
+    const float *netc;  /* what the network takes: cond or ncond */
     float *samp_scratch;                  /* 3 * Cx * Lmax */
     float *feat_scratch;                  /* lpi_feature_scratch(seg) */
     float *blk_in, *blk_out;              /* [seg] */
@@ -34,6 +36,7 @@ void limpid_ctx_destroy(limpid_ctx *c)
     limpid_stft_destroy(c->stft);
     lpi_schedule_free(&c->sched);
     free(c->cond);
+    free(c->ncond);
     free(c->x);
     free(c->out);
     free(c->pred);
@@ -78,6 +81,7 @@ limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m, int max
     size_t plane = (size_t)c->Cx * (size_t)max_frames;
     c->ws = lpi_net_ws_create(c->L, 1, max_frames, 0);
     c->cond = malloc(plane * sizeof(float));
+    c->ncond = malloc(((size_t)c->L->Cc * (size_t)max_frames + 1) * sizeof(float));
     c->x = malloc(plane * sizeof(float));
     c->out = malloc(plane * sizeof(float));
     c->pred = malloc(plane * sizeof(float));
@@ -90,7 +94,7 @@ limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m, int max
     c->tail = malloc(c->overlap * sizeof(float));
     if (c->ws)
         lpi_net_ws_cache_cond(c->ws, 1);
-    if (!c->ws || !c->cond || !c->x || !c->out || !c->pred || !c->zeros || !c->samp_scratch ||
+    if (!c->ws || !c->cond || !c->ncond || !c->x || !c->out || !c->pred || !c->zeros || !c->samp_scratch ||
         !c->feat_scratch || !c->blk_in || !c->blk_out || !c->tail)
         goto fail;
     if (cfg->domain == LIMPID_DOMAIN_STFT) {
@@ -117,7 +121,7 @@ static limpid_status ctx_denoise_fn(void *user, const float *xt, double t, float
     const int Lf = c->cur_frames;
     float tf = (float)t;
     int cls = c->cur_cls;
-    lpi_net_forward(c->L, c->m->params, c->ws, xt, c->has_cond ? c->cond : NULL, &tf,
+    lpi_net_forward(c->L, c->m->params, c->ws, xt, c->has_cond ? c->netc : NULL, &tf,
                     c->L->K > 0 ? &cls : NULL, 1, Lf, c->out);
     lpi_head_forward(cfg, c->out, c->has_cond ? c->cond : c->zeros, xt, (size_t)Lf, c->pred);
     lpi_x0_eps_from_pred(cfg->target, lpi_schedule_abar(&c->sched, t), xt, c->pred, x0, eps,
@@ -139,6 +143,7 @@ static limpid_status run_block(limpid_ctx *c, size_t n, const limpid_sample_opts
                                      c->feat_scratch);
         if (st != LIMPID_OK)
             return st;
+        c->netc = lpi_cond_features(cfg, c->cond, (size_t)Lf, (size_t)Lf, c->ncond);
         lpi_net_cond_changed(c->ws);
     }
     const int T = cfg->steps_T;

@@ -6,14 +6,15 @@
  *   stft.n_fft, stft.hop (i64), stft.window "hann"|"sqrt_hann",
  *   stft.compress_exp, stft.compress_scale (f64; written for every domain)
  *   arch.channels, arch.layers, arch.dilation_cycle, arch.embed_dim, arch.embed_hidden,
- *   arch.lookahead, arch.n_classes (i64), arch.head "direct"|"gain"|"wiener"
+ *   arch.lookahead, arch.n_classes (i64), arch.head "direct"|"gain"|"wiener",
+ *   arch.cond "spectrum"|"logpow" (optional: files without it are "spectrum")
  *   diffusion.schedule "linear"|"cosine", diffusion.steps_T (i64),
  *   diffusion.beta_start, diffusion.beta_end (f64), diffusion.target "eps"|"x0"|"v"
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
  *   prov.seed, prov.train_steps (i64 holding the u64 bits; optional)
  *   prov.train_seconds, prov.final_loss, prov.val_loss (f64, NaN allowed; optional)
  * Enumerations are stored by name so the files do not depend on the enum numbering.
- * Every configuration key is required; unknown keys are ignored (checkpoints add their own).
+ * Every other configuration key is required; unknown keys are ignored (checkpoints add their own).
  * Records: one per tensor of lpi_net_layout (name and shape as there), no others.
  */
 #include "internal.h"
@@ -129,6 +130,8 @@ static const enum_name window_names[] = {
     {"hann", LIMPID_WINDOW_HANN}, {"sqrt_hann", LIMPID_WINDOW_SQRT_HANN}, {NULL, 0}};
 static const enum_name head_names[] = {
     {"direct", LIMPID_HEAD_DIRECT}, {"gain", LIMPID_HEAD_GAIN}, {"wiener", LIMPID_HEAD_WIENER}, {NULL, 0}};
+static const enum_name cond_names[] = {
+    {"spectrum", LIMPID_COND_SPECTRUM}, {"logpow", LIMPID_COND_LOGPOW}, {NULL, 0}};
 static const enum_name schedule_names[] = {
     {"linear", LIMPID_SCHEDULE_LINEAR}, {"cosine", LIMPID_SCHEDULE_COSINE}, {NULL, 0}};
 static const enum_name target_names[] = {
@@ -140,6 +143,7 @@ _Static_assert(sizeof(limpid_domain) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_window) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_head) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_schedule) == sizeof(int), "enum size");
+_Static_assert(sizeof(limpid_cond) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_target) == sizeof(int), "enum size");
 
 typedef enum cf_kind { CF_INT, CF_FLOAT, CF_ENUM } cf_kind;
@@ -149,11 +153,13 @@ typedef struct cfg_field {
     cf_kind kind;
     size_t off;
     const enum_name *names; /* CF_ENUM */
+    int optional;           /* absent in older files: the field keeps 0 (names[0] for enums) */
 } cfg_field;
 
-#define F_INT(k, f) {k, CF_INT, offsetof(limpid_config, f), NULL}
-#define F_FLT(k, f) {k, CF_FLOAT, offsetof(limpid_config, f), NULL}
-#define F_ENU(k, f, n) {k, CF_ENUM, offsetof(limpid_config, f), n}
+#define F_INT(k, f) {k, CF_INT, offsetof(limpid_config, f), NULL, 0}
+#define F_FLT(k, f) {k, CF_FLOAT, offsetof(limpid_config, f), NULL, 0}
+#define F_ENU(k, f, n) {k, CF_ENUM, offsetof(limpid_config, f), n, 0}
+#define F_ENU_OPT(k, f, n) {k, CF_ENUM, offsetof(limpid_config, f), n, 1}
 static const cfg_field cfg_fields[] = {
     F_ENU("task", task, task_names),
     F_ENU("domain", domain, domain_names),
@@ -171,6 +177,7 @@ static const cfg_field cfg_fields[] = {
     F_INT("arch.lookahead", lookahead),
     F_INT("arch.n_classes", n_classes),
     F_ENU("arch.head", head, head_names),
+    F_ENU_OPT("arch.cond", cond, cond_names), /* added in 0.1.0's second session */
     F_ENU("diffusion.schedule", schedule, schedule_names),
     F_INT("diffusion.steps_T", steps_T),
     F_FLT("diffusion.beta_start", beta_start),
@@ -180,6 +187,7 @@ static const cfg_field cfg_fields[] = {
 #undef F_INT
 #undef F_FLT
 #undef F_ENU
+#undef F_ENU_OPT
 #define N_CFG_FIELDS ((int)(sizeof cfg_fields / sizeof cfg_fields[0]))
 
 static int get_int_field(const limpid_config *cfg, const cfg_field *f)
@@ -339,6 +347,8 @@ limpid_status lpi_config_from_container(const lpi_container *c, limpid_config *c
         const lpi_kv *kv = lpi_container_kv(c, f->key);
         lpi_kv_type want = f->kind == CF_INT ? LPI_KV_I64 : f->kind == CF_FLOAT ? LPI_KV_F64
                                                                                : LPI_KV_STR;
+        if (!kv && f->optional)
+            continue; /* tmp was zeroed: the default */
         if (!kv) {
             lpi_errf(err, errlen, "missing configuration key \"%s\"", f->key);
             return LIMPID_ERR_CORRUPT;

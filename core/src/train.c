@@ -49,6 +49,7 @@ struct limpid_trainer {
 
     /* [Cx][B*Lf] (cond: [Cc][B*Lf]; out, dout: [Co][B*Lf]) */
     float *x0, *cond, *eps, *xt, *out, *pred, *tgt, *dpred, *dout;
+    float *ncond;       /* [Cc][B*Lf] the network's conditioning (LIMPID_COND_LOGPOW) */
     float *scratch_w[LPI_PREP_THREADS]; /* per preparing thread: lpi_feature_scratch floats */
     limpid_stft *stft_w[LPI_PREP_THREADS];
     float *tstep;    /* [B] diffusion step of each item */
@@ -164,6 +165,7 @@ void limpid_trainer_destroy(limpid_trainer *t)
     free(t->ema);
     free(t->x0);
     free(t->cond);
+    free(t->ncond);
     free(t->eps);
     free(t->xt);
     free(t->out);
@@ -243,7 +245,9 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->v = calloc(np ? np : 1, sizeof(float));
     t->ema = falloc(np);
     t->x0 = falloc(nx);
-    t->cond = t->Cc > 0 ? falloc((size_t)t->Cc * cols) : NULL;
+    /* cond: the noisy features [Cx] (the head needs them); ncond: the network's view */
+    t->cond = t->Cc > 0 ? falloc(nx) : NULL;
+    t->ncond = cfg->cond == LIMPID_COND_LOGPOW ? falloc((size_t)t->Cc * cols) : NULL;
     t->eps = falloc(nx);
     t->xt = falloc(nx);
     t->out = falloc(no);
@@ -259,6 +263,7 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->cls = calloc((size_t)t->B, sizeof *t->cls);
     t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
     if (!t->p || !t->g || !t->m || !t->v || !t->ema || !t->x0 || (t->Cc > 0 && !t->cond) ||
+        (cfg->cond == LIMPID_COND_LOGPOW && !t->ncond) ||
         !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
         !scratch_ok || !t->tstep || !t->abar || !t->cls || !t->ws) {
         st = LIMPID_ERR_NOMEM;
@@ -381,7 +386,8 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
                                    t->tgt + o, (size_t)Lf);
         }
     }
-    lpi_net_forward(&t->L, params, t->ws, t->xt, t->Cc > 0 ? t->cond : NULL, t->tstep,
+    const float *netc = t->Cc > 0 ? lpi_cond_features(&t->cfg, t->cond, ld, ld, t->ncond) : NULL;
+    lpi_net_forward(&t->L, params, t->ws, t->xt, netc, t->tstep,
                     t->L.K > 0 ? t->cls : NULL, nb, Lf, t->out);
     lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->xt, ld, t->pred);
     const size_t count = (size_t)Cx * ld;
