@@ -237,10 +237,12 @@ typedef struct limpid_model_info {
     double macs_per_second;     /* per second of audio, per sampling step */
     int receptive_field;        /* frames */
     int lookahead_frames;       /* frames of future the stack sees */
-    int latency_samples;        /* algorithmic latency of streaming use with ONE sampling
-                                   step: STFT (n_fft - hop) + lookahead; each further step
-                                   adds lookahead_frames * hop, since a step needs the
-                                   previous step's result on its lookahead frames */
+    int latency_samples;        /* latency of frame-by-frame streaming with ONE sampling
+                                   step: n_fft (STFT n_fft - hop, one hop of buffering) +
+                                   lookahead_frames * hop; each further step adds the
+                                   lookahead again (a step needs the previous step's result
+                                   on its lookahead frames). limpid_stream runs causal
+                                   models only: latency n_fft for any step count. */
 } limpid_model_info;
 
 /* A new model with freshly initialised weights (seeded, deterministic). */
@@ -296,6 +298,51 @@ LIMPID_API limpid_status limpid_denoise(limpid_ctx *c, const float *in, size_t n
 /* Generate n samples of class `cls` (texture models). */
 LIMPID_API limpid_status limpid_generate(limpid_ctx *c, int cls, size_t n, float *out,
                                          const limpid_sample_opts *o);
+
+/* ------------------------------------------------------------------------ */
+/* Streaming denoiser (real time)                                            */
+/*
+ * A limpid_stream denoises one channel sample by sample with a fixed latency, for plugins and
+ * live audio. It runs the same reverse process as limpid_denoise, frame by frame: each DDIM
+ * step evaluates the network incrementally (per-layer history, no recomputation), so a model
+ * that is causal (limpid_config.lookahead = 0, STFT domain, task denoise, a gain or Wiener
+ * head) streams with latency = n_fft model samples (STFT analysis and overlap-add, n_fft - hop,
+ * plus one hop of buffering), whatever the block size and the number of steps; when the host
+ * rate differs from the model's, the two resamplers' delays and a FIFO are added (constant).
+ * Other models are refused with LIMPID_ERR_UNSUPPORTED (with lookahead, every sampling step
+ * would add its lookahead to the delay).
+ * Output does not depend on how the input is cut into blocks: each frame's work is done at
+ * the same point of the sample stream.
+ * limpid_stream_process never allocates, locks, logs or touches files; it flushes denormals
+ * for its own duration, and non-finite input samples are processed as 0.
+ * A stream is used by one thread at a time; many streams may share one model.
+ */
+typedef struct limpid_stream limpid_stream;
+
+typedef struct limpid_stream_opts {
+    int sample_rate;  /* host rate in Hz (8000..384000); resampled internally if it differs */
+    int max_steps;    /* most DDIM steps per frame this stream will be asked for (sets the
+                         latency; 1..8) */
+    int steps;        /* DDIM steps now (1..max_steps) */
+    float strength;   /* the reverse process's start, as limpid_sample_opts.start, (0, 1] */
+    uint64_t seed;    /* noise seed (per-frame counter-based: same seed, same output) */
+} limpid_stream_opts;
+
+LIMPID_API void limpid_stream_opts_default(limpid_stream_opts *o); /* 48 kHz, 4/4 steps, 1.0, 0 */
+LIMPID_API limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
+                                              const limpid_stream_opts *o);
+LIMPID_API void limpid_stream_destroy(limpid_stream *s);
+/* Latency in host samples (what a plugin reports): output sample n is the denoised input
+ * sample n - latency. */
+LIMPID_API int limpid_stream_latency(const limpid_stream *s);
+/* Real-time safe setters (no allocation; take effect at the next frame). steps is clamped to
+ * 1..max_steps and strength to (0, 1]. */
+LIMPID_API void limpid_stream_set_steps(limpid_stream *s, int steps);
+LIMPID_API void limpid_stream_set_strength(limpid_stream *s, float strength);
+/* Back to silence (e.g. on plugin activate); the frame counter restarts at 0. */
+LIMPID_API void limpid_stream_reset(limpid_stream *s);
+/* n samples in -> n samples out (in and out may be the same buffer). */
+LIMPID_API void limpid_stream_process(limpid_stream *s, const float *in, float *out, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Training                                                                  */

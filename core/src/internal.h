@@ -313,6 +313,10 @@ LPI_HIDDEN limpid_status lpi_audio_from_features(const limpid_config *cfg, limpi
 /* scratch floats needed by the two calls above for n samples */
 LPI_HIDDEN size_t lpi_feature_scratch(const limpid_config *cfg, size_t n);
 
+/* Streaming engine (stream.c): the initial noise of frame k is drawn from
+ * lpi_rng_make(seed, k, LPI_STREAM_NOISE_TAG), Cx normals in feature-channel order. */
+#define LPI_STREAM_NOISE_TAG 0x57AE4D1Eull
+
 /* The network's conditioning input from the noisy features spec[Cx][ld] (columns [0, cols)):
  * with cfg->cond == LIMPID_COND_LOGPOW, out[f][n] = (ln(re^2 + im^2 + 1e-6) + 6) / 3 for each
  * bin f (the compressed power; typical levels map to about -2.6..2); with SPECTRUM it is NULL:

@@ -106,10 +106,11 @@ void limpid_model_get_info(const limpid_model *m, limpid_model_info *info)
     info->macs_per_second = info->macs_per_frame * info->frames_per_second;
     info->receptive_field = L->receptive_field;
     info->lookahead_frames = L->lookahead;
-    /* STFT: a frame is complete n_fft - hop samples after its first hop arrives (the
-     * streaming STFT latency), plus the frames of future the network waits for */
+    /* STFT: the delay of a frame-by-frame stream (limpid_stream): analysis and overlap-add
+     * delay n_fft - hop, one hop of buffering (a frame is processed once its last hop is in),
+     * plus the frames of future the network waits for (per sampling step) */
     if (cfg->domain == LIMPID_DOMAIN_STFT)
-        info->latency_samples = cfg->n_fft - cfg->hop + L->lookahead * cfg->hop;
+        info->latency_samples = cfg->n_fft + L->lookahead * cfg->hop;
     else
         info->latency_samples = L->lookahead;
 }

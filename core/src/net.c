@@ -42,52 +42,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define LPI_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LPI_CLONES
-#endif
-
-/* ------------------------------------------------------------------------ */
-/* 16-wide float vectors. Operations are macros (statement expressions), so no function takes
- * or returns a vector and the 64-byte-vector ABI never matters. */
-
-#define VW 16
-typedef float lpi_vf __attribute__((vector_size(64)));
-typedef int32_t lpi_vi __attribute__((vector_size(64)));
-
-#define VLD(p) ({ lpi_vf v_; memcpy(&v_, (p), sizeof v_); v_; })
-#define VST(p, v) do { lpi_vf w_ = (v); memcpy((p), &w_, sizeof w_); } while (0)
-#define VSET(s) ((lpi_vf){0} + (float)(s))
-/* m ? a : b for a lane mask m (all ones / zero) */
-#define VSEL(m, a, b) ((lpi_vf)((((lpi_vi)(a)) & (m)) | (((lpi_vi)(b)) & ~(m))))
-/* max(x, 0) that keeps NaN (so a diverged network shows up in its output) */
-#define VRELU(x) ({ lpi_vf r_ = (x); (lpi_vf)((lpi_vi)r_ & ~(r_ < 0.0f)); })
-/* exp(x) for x in [-87, 88] (2^n stays a normal number), Cephes expf polynomial, ~2 ulp */
-#define VEXP_IN_RANGE(xin)                                                               \
-    ({                                                                                   \
-        lpi_vf x_ = (xin);                                                               \
-        lpi_vf t_ = x_ * 1.44269504088896341f + 12582912.0f;                             \
-        lpi_vf n_ = t_ - 12582912.0f;                                                    \
-        lpi_vf r_ = x_ - n_ * 0.693359375f;                                              \
-        r_ = r_ + n_ * 2.12194440e-4f;                                                   \
-        lpi_vf p_ = r_ * 1.9875691500e-4f + 1.3981999507e-3f;                            \
-        p_ = p_ * r_ + 8.3334519073e-3f;                                                 \
-        p_ = p_ * r_ + 4.1665795894e-2f;                                                 \
-        p_ = p_ * r_ + 1.6666665459e-1f;                                                 \
-        p_ = p_ * r_ + 5.0000001201e-1f;                                                 \
-        p_ = p_ * (r_ * r_) + r_ + 1.0f;                                                 \
-        lpi_vi e_ = (((lpi_vi)t_ - 0x4B400000) + 127) << 23;                             \
-        p_ * (lpi_vf)e_;                                                                 \
-    })
-/* x clamped to [lo, hi]; NaN stays NaN (comparisons with NaN are false) */
-#define VCLAMP(xin, lo, hi)                                                              \
-    ({                                                                                   \
-        lpi_vf c_ = (xin);                                                               \
-        c_ = VSEL(c_ < (lo), VSET(lo), c_);                                              \
-        VSEL(c_ > (hi), VSET(hi), c_);                                                   \
-    })
-#define VHSUM(v) ({ lpi_vf h_ = (v); float s_ = 0.0f; for (int q_ = 0; q_ < VW; q_++) s_ += h_[q_]; s_; })
+#include "vec.h"
 
 static const float k_inv_sqrt2 = 0.70710678118654752f;
 
@@ -124,12 +79,6 @@ LPI_CLONES static void k_bias_act(float *restrict y, const float *restrict b, in
  * so one division r = 1 / ((1 + E1)(1 + E2)) gives z = (1 - E1) r, T = (1 - E1)(1 + E2) r,
  * S = (1 + E1) r. Arguments are clamped to +-40 (tanh(20) and sigmoid(40) round to 1 in
  * float; the product stays below 6e34); absolute error < 3e-7. */
-#define GATE_BODY(pa, pb, bt, bs)                                                        \
-    lpi_vf e1_ = VEXP_IN_RANGE(VCLAMP(-2.0f * (VLD(pa) + (bt)), -40.0f, 40.0f));         \
-    lpi_vf e2_ = VEXP_IN_RANGE(VCLAMP(-(VLD(pb) + (bs)), -40.0f, 40.0f));                \
-    lpi_vf q_ = 1.0f + e1_, u_ = 1.0f + e2_, m_ = 1.0f - e1_;                            \
-    lpi_vf r_ = 1.0f / (q_ * u_)
-
 LPI_CLONES static void k_gate_fwd(float *restrict a, const float *restrict bias, int C, size_t n,
                                   float *restrict T, float *restrict S)
 {

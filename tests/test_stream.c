@@ -1,0 +1,294 @@
+/* test_stream.c - the real-time engine (limpid_stream): equal to the batch network run over
+ * the whole signal, independent of the block size, latency as reported, robust input. */
+#include "internal.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#define SR 16000
+
+/* A tiny causal STFT denoiser with random weights everywhere (the final layer too, so the
+ * head's output really depends on the network). */
+static limpid_model *tiny_model(int lookahead, uint64_t seed)
+{
+    limpid_config cfg;
+    ck_assert_int_eq(limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT,
+                                          SR), LIMPID_OK);
+    cfg.lookahead = lookahead;
+    limpid_model *m = NULL;
+    ck_assert_int_eq(lpi_model_alloc(&m, &cfg), LIMPID_OK);
+    lpi_net_init_params(&m->layout, m->params, seed);
+    const lpi_net_layout *L = &m->layout;
+    lpi_rng r = lpi_rng_make(seed, 99, 1);
+    for (size_t i = 0; i < (size_t)L->Co * L->C; i++)
+        m->params[L->final_w + i] = 0.05f * lpi_rng_normal(&r);
+    for (int i = 0; i < L->Co; i++)
+        m->params[L->final_b + i] = 0.1f * lpi_rng_normal(&r);
+    /* biases too, so that no path is trivially zero */
+    for (int i = 0; i < L->N; i++)
+        for (int c = 0; c < 2 * L->C; c++)
+            m->params[L->layer[i].out_b + c] = 0.1f * lpi_rng_normal(&r);
+    return m;
+}
+
+static void test_signal(float *x, size_t n, uint64_t seed)
+{
+    lpi_rng r = lpi_rng_make(seed, 7, 7);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.3f * sinf(0.07f * (float)i) * (1.0f + 0.5f * sinf(0.0011f * (float)i)) +
+               0.05f * lpi_rng_normal(&r);
+}
+
+typedef struct {
+    const limpid_model *m;
+    lpi_net_ws *ws;
+    const float *Y, *netc;
+    int Lf;
+    float *out, *pred;
+} ref_ctx;
+
+/* Reference: the reverse process over the whole signal with the batch network (net.c), the
+ * engine's per-frame noise, DDIM (eta 0) with S steps from strength g. */
+static void reference(const limpid_model *m, const float *x, size_t n, int S, float g,
+                      uint64_t seed, float *y)
+{
+    const limpid_config *cfg = &m->cfg;
+    const int Cx = m->layout.Cx;
+    const int Lf = (int)lpi_feature_frames(cfg, n);
+    const size_t cnt = (size_t)Cx * Lf;
+    limpid_stft *stft = NULL;
+    ck_assert_int_eq(limpid_stft_create(&stft, cfg->n_fft, cfg->hop, cfg->window), LIMPID_OK);
+    float *Y = malloc(cnt * 4), *nc = malloc(cnt * 4), *xt = malloc(cnt * 4), *eps = malloc(cnt * 4),
+          *out = malloc(cnt * 4), *pred = malloc(cnt * 4), *x0 = malloc(cnt * 4),
+          *scr = malloc((lpi_feature_scratch(cfg, n) + 1) * 4);
+    ck_assert_int_eq(lpi_features_from_audio(cfg, stft, x, n, Y, (size_t)Lf, scr), LIMPID_OK);
+    const float *netc = lpi_cond_features(cfg, Y, (size_t)Lf, (size_t)Lf, nc);
+    for (int k = 0; k < Lf; k++) {
+        float e[1024];
+        ck_assert_int_le(Cx, 1024);
+        lpi_rng r = lpi_rng_make(seed, (uint64_t)k, LPI_STREAM_NOISE_TAG);
+        lpi_rng_normal_fill(&r, e, (size_t)Cx);
+        for (int c = 0; c < Cx; c++)
+            eps[(size_t)c * Lf + k] = e[c];
+    }
+    lpi_schedule sch;
+    ck_assert_int_eq(lpi_schedule_init(&sch, cfg), LIMPID_OK);
+    double t0 = (double)g * cfg->steps_T;
+    lpi_q_sample(lpi_schedule_abar(&sch, t0), Y, eps, xt, cnt);
+    lpi_net_ws *ws = lpi_net_ws_create(&m->layout, 1, Lf, 0);
+    ck_assert_ptr_nonnull(ws);
+    for (int s = 0; s < S; s++) {
+        double tc = t0 * (double)(S - s) / S, tn = t0 * (double)(S - s - 1) / S;
+        float tf = (float)tc;
+        lpi_net_forward(&m->layout, m->params, ws, xt, netc, &tf, NULL, 1, Lf, out);
+        lpi_head_forward(cfg, out, Y, xt, (size_t)Lf, pred);
+        lpi_x0_eps_from_pred(cfg->target, lpi_schedule_abar(&sch, tc), xt, pred, x0, eps, cnt);
+        if (s == S - 1)
+            break;
+        double ab = lpi_schedule_abar(&sch, tn);
+        for (size_t i = 0; i < cnt; i++)
+            xt[i] = (float)(sqrt(ab) * x0[i] + sqrt(1.0 - ab) * eps[i]);
+    }
+    ck_assert_int_eq(lpi_audio_from_features(cfg, stft, x0, (size_t)Lf, n, y, scr), LIMPID_OK);
+    lpi_net_ws_destroy(ws);
+    lpi_schedule_free(&sch);
+    limpid_stft_destroy(stft);
+    free(Y); free(nc); free(xt); free(eps); free(out); free(pred); free(x0); free(scr);
+}
+
+static void run_stream(limpid_stream *st, const float *x, float *y, size_t n, size_t block,
+                       int in_place)
+{
+    for (size_t i = 0; i < n; i += block) {
+        size_t b = n - i < block ? n - i : block;
+        if (in_place) {
+            memcpy(y + i, x + i, b * sizeof *y);
+            limpid_stream_process(st, y + i, y + i, b);
+        } else {
+            limpid_stream_process(st, x + i, y + i, b);
+        }
+    }
+}
+
+/* The engine's frame-by-frame evaluation equals the batch network (net.c: BLAS products, a
+ * polynomial tanh/sigmoid) over the whole signal, shifted by the latency. Tolerance: both are
+ * float computations of the same function in different orders (gate error < 3e-7, summation
+ * order), through a few DDIM steps: 1e-4 of the signal's peak. */
+START_TEST(test_matches_batch)
+{
+    limpid_model *m = tiny_model(0, 11);
+    const size_t n = 12000;
+    float *x = malloc(n * 4), *ref = malloc(n * 4), *y = malloc(n * 4);
+    test_signal(x, n, 3);
+    for (int S = 1; S <= 3; S++) {
+        const float g = S == 2 ? 0.6f : 1.0f;
+        reference(m, x, n, S, g, 42, ref);
+        limpid_stream_opts o;
+        limpid_stream_opts_default(&o);
+        o.sample_rate = SR;
+        o.max_steps = 4;
+        o.steps = S;
+        o.strength = g;
+        o.seed = 42;
+        limpid_stream *st = NULL;
+        ck_assert_int_eq(limpid_stream_create(&st, m, &o), LIMPID_OK);
+        const int lat = limpid_stream_latency(st);
+        ck_assert_int_eq(lat, m->cfg.n_fft);
+        run_stream(st, x, y, n, 100, 0);
+        double peak = 0.0, err = 0.0, diff_in = 0.0;
+        for (size_t i = (size_t)lat; i < n; i++) {
+            double d = fabs((double)y[i] - ref[i - lat]);
+            err = d > err ? d : err;
+            peak = fabs(ref[i - lat]) > peak ? fabs(ref[i - lat]) : peak;
+            diff_in += fabs((double)ref[i - lat] - x[i - lat]);
+        }
+        ck_assert_msg(err <= 1e-4 * peak, "S=%d: max error %g (peak %g)", S, err, peak);
+        /* and the network really changed the signal (so the comparison means something) */
+        ck_assert_msg(diff_in / (double)(n - lat) > 1e-3, "S=%d: output equals input", S);
+        limpid_stream_destroy(st);
+    }
+    free(x); free(ref); free(y);
+    limpid_model_destroy(m);
+}
+END_TEST
+
+/* Output does not depend on the block size or on in-place buffers: bit for bit, at the
+ * model's rate and through the resamplers. */
+START_TEST(test_block_size_independent)
+{
+    limpid_model *m = tiny_model(0, 5);
+    const int rates[] = {SR, 44100, 48000};
+    const size_t blocks[] = {1, 32, 64, 333, 4096};
+    const size_t n = 20000;
+    float *x = malloc(n * 4), *y0 = malloc(n * 4), *y = malloc(n * 4);
+    test_signal(x, n, 9);
+    for (int ri = 0; ri < 3; ri++) {
+        limpid_stream_opts o;
+        limpid_stream_opts_default(&o);
+        o.sample_rate = rates[ri];
+        o.steps = 2;
+        o.seed = 7;
+        limpid_stream *st = NULL;
+        ck_assert_int_eq(limpid_stream_create(&st, m, &o), LIMPID_OK);
+        run_stream(st, x, y0, n, 4096, 0);
+        for (int bi = 0; bi < 5; bi++)
+            for (int ip = 0; ip < 2; ip++) {
+                limpid_stream_reset(st);
+                run_stream(st, x, y, n, blocks[bi], ip);
+                ck_assert_msg(memcmp(y, y0, n * 4) == 0, "rate %d block %zu in-place %d differs",
+                              rates[ri], blocks[bi], ip);
+            }
+        limpid_stream_destroy(st);
+    }
+    free(x); free(y0); free(y);
+    limpid_model_destroy(m);
+}
+END_TEST
+
+/* The reported latency is the real delay. With the untrained network (final layer 0) the
+ * Wiener head is the identity on every bin well above its floor and the DDIM step from
+ * strength 1 returns that estimate: out[n] = in[n - latency] up to the resamplers' passband
+ * error. The delay is measured by cross-correlation over lags 0..4096 (a broadband signal has
+ * one sharp peak), for the model rate and two resampled rates. */
+START_TEST(test_latency_measured)
+{
+    limpid_config cfg;
+    ck_assert_int_eq(limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT,
+                                          48000), LIMPID_OK);
+    cfg.lookahead = 0;
+    limpid_model *m = NULL;
+    ck_assert_int_eq(limpid_model_create(&m, &cfg, 3), LIMPID_OK);
+    const int rates[] = {48000, 44100, 96000};
+    for (int ri = 0; ri < 3; ri++) {
+        const size_t n = (size_t)rates[ri] / 2;
+        float *x = malloc(n * 4), *y = malloc(n * 4);
+        lpi_rng r = lpi_rng_make(1, 2, 3);
+        /* noise low-passed (moving average) so it stays inside every passband */
+        float prev = 0.0f;
+        for (size_t i = 0; i < n; i++) {
+            float v = 0.3f * lpi_rng_normal(&r);
+            x[i] = 0.5f * (v + prev);
+            prev = v;
+        }
+        limpid_stream_opts o;
+        limpid_stream_opts_default(&o);
+        o.sample_rate = rates[ri];
+        o.steps = 1;
+        limpid_stream *st = NULL;
+        ck_assert_int_eq(limpid_stream_create(&st, m, &o), LIMPID_OK);
+        const int lat = limpid_stream_latency(st);
+        ck_assert_int_le(lat, (int)(0.040 * rates[ri])); /* the 40 ms budget */
+        limpid_stream_process(st, x, y, n);
+        int best = -1;
+        double bv = -1.0;
+        for (int lag = 0; lag <= 4096; lag++) {
+            double s = 0.0;
+            for (size_t i = (size_t)lag; i < n; i++)
+                s += (double)y[i] * x[i - lag];
+            if (s > bv) {
+                bv = s;
+                best = lag;
+            }
+        }
+        ck_assert_msg(best == lat, "rate %d: measured delay %d, reported %d", rates[ri], best, lat);
+        limpid_stream_destroy(st);
+        free(x);
+        free(y);
+    }
+    limpid_model_destroy(m);
+}
+END_TEST
+
+/* NaN/Inf input never gives non-finite output; settings change at run time; bad options and
+ * non-causal models are refused. */
+START_TEST(test_robust)
+{
+    limpid_model *m = tiny_model(0, 2);
+    limpid_stream_opts o;
+    limpid_stream_opts_default(&o);
+    o.sample_rate = 44100;
+    limpid_stream *st = NULL;
+    ck_assert_int_eq(limpid_stream_create(&st, m, &o), LIMPID_OK);
+    float buf[1000];
+    for (int it = 0; it < 40; it++) {
+        for (int i = 0; i < 1000; i++)
+            buf[i] = (i % 97 == 0) ? NAN : (i % 89 == 0) ? INFINITY : (i % 83 == 0) ? 1e30f
+                                                                                 : 0.1f * sinf((float)i);
+        limpid_stream_set_steps(st, 1 + it % 5);        /* 5 is clamped to max_steps 4 */
+        limpid_stream_set_strength(st, it % 7 == 0 ? -1.0f : 0.1f * (float)(it % 11));
+        limpid_stream_process(st, buf, buf, 1000);
+        for (int i = 0; i < 1000; i++)
+            ck_assert_msg(isfinite(buf[i]), "iteration %d sample %d not finite", it, i);
+    }
+    limpid_stream_destroy(st);
+    o.max_steps = 0;
+    ck_assert_int_eq(limpid_stream_create(&st, m, &o), LIMPID_ERR_INVALID);
+    limpid_stream_opts_default(&o);
+    o.sample_rate = 1000;
+    ck_assert_int_eq(limpid_stream_create(&st, m, &o), LIMPID_ERR_INVALID);
+    limpid_model_destroy(m);
+    m = tiny_model(2, 2);
+    limpid_stream_opts_default(&o);
+    ck_assert_int_eq(limpid_stream_create(&st, m, &o), LIMPID_ERR_UNSUPPORTED);
+    ck_assert_ptr_null(st);
+    limpid_model_destroy(m);
+    limpid_stream_destroy(NULL);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("stream");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_matches_batch);
+    tcase_add_test(tc, test_block_size_independent);
+    tcase_add_test(tc, test_latency_measured);
+    tcase_add_test(tc, test_robust);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
