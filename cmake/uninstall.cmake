@@ -1,0 +1,66 @@
+# uninstall.cmake - remove what `cmake --install` installed, as listed in install_manifest.txt.
+# Run by the `uninstall` target: cmake -DMANIFEST=BUILD/install_manifest.txt -P uninstall.cmake
+# The manifest holds absolute paths without DESTDIR; like install, this honours $DESTDIR.
+# Folders are left in place except limpid's own (share/limpid, share/doc/limpid,
+# lv2/limpid.lv2 and the folders in them), when they are empty afterwards.
+if(NOT MANIFEST OR NOT EXISTS "${MANIFEST}")
+  message(FATAL_ERROR "no install manifest at '${MANIFEST}': nothing was installed from this "
+                      "build folder (run cmake --install first)")
+endif()
+file(STRINGS "${MANIFEST}" files)
+set(dirs "")
+set(failed 0)
+# `cpack` installs through the same rules and rewrites install_manifest.txt with the package's
+# paths (/usr/...): files that a Debian package owns are left to dpkg.
+find_program(LIMPID_DPKG_QUERY dpkg-query)
+foreach(f IN LISTS files)
+  set(p "$ENV{DESTDIR}${f}")
+  if(LIMPID_DPKG_QUERY AND "$ENV{DESTDIR}" STREQUAL "")
+    execute_process(COMMAND ${LIMPID_DPKG_QUERY} -S "${p}" RESULT_VARIABLE owned
+                    OUTPUT_VARIABLE owner ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(owned EQUAL 0)
+      string(REGEX REPLACE ":.*" "" owner "${owner}")
+      message(WARNING "${p} belongs to the Debian package '${owner}': not removed "
+                      "(use dpkg --remove ${owner})")
+      continue()
+    endif()
+  endif()
+  if(IS_SYMLINK "${p}" OR EXISTS "${p}")
+    message(STATUS "Removing ${p}")
+    file(REMOVE "${p}")
+    if(IS_SYMLINK "${p}" OR EXISTS "${p}")
+      message(WARNING "could not remove ${p}")
+      set(failed 1)
+    endif()
+  else()
+    message(STATUS "Not installed (already gone): ${p}")
+  endif()
+  # limpid's own folders: a folder named limpid or limpid.lv2 at most 3 levels above the
+  # file, and the folders between (share/doc/limpid/examples, limpid.lv2/presets)
+  get_filename_component(d "${p}" DIRECTORY)
+  set(chain "")
+  foreach(level 1 2 3)
+    list(APPEND chain "${d}")
+    get_filename_component(base "${d}" NAME)
+    if(base STREQUAL "limpid" OR base STREQUAL "limpid.lv2")
+      list(APPEND dirs ${chain})
+      break()
+    endif()
+    get_filename_component(d "${d}" DIRECTORY)
+  endforeach()
+endforeach()
+list(REMOVE_DUPLICATES dirs)
+# longest paths first, so children go before their parents
+list(SORT dirs ORDER DESCENDING)
+foreach(d IN LISTS dirs)
+  if(IS_DIRECTORY "${d}")
+    file(GLOB left "${d}/*" "${d}/.*")
+    if(NOT left)
+      message(STATUS "Removing folder ${d}")
+      file(REMOVE_RECURSE "${d}")
+    endif()
+  endif()
+endforeach()
+if(failed)
+  message(FATAL_ERROR "some files could not be removed (see the warnings above)")
+endif()
