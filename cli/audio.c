@@ -1,12 +1,14 @@
 /* audio.c - libsndfile reading/writing, mono mixdown, libsamplerate resampling, crops. */
 #include "audio.h"
 
+#include <math.h>
 #include <samplerate.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define CONVERTER SRC_SINC_MEDIUM_QUALITY
 
@@ -16,30 +18,161 @@ static void errf(char *err, size_t errlen, const char *fmt, const char *path, co
         snprintf(err, errlen, fmt, path, why);
 }
 
+int audio_check_format(int rate, int channels, char *why, size_t len)
+{
+    /* A header that lies about the rate would make resampling allocate without bound. */
+    if (rate < AUDIO_MIN_RATE || rate > AUDIO_MAX_RATE || channels < 1 ||
+        channels > AUDIO_MAX_CHANNELS) {
+        snprintf(why, len, "its header says %d Hz and %d channel%s (limpid reads %d..%d Hz, "
+                 "1..%d channels)", rate, channels, channels == 1 ? "" : "s", AUDIO_MIN_RATE,
+                 AUDIO_MAX_RATE, AUDIO_MAX_CHANNELS);
+        return -1;
+    }
+    return 0;
+}
+
 static SNDFILE *open_read(const char *path, SF_INFO *info, char *err, size_t errlen)
 {
     memset(info, 0, sizeof *info);
     SNDFILE *f = sf_open(path, SFM_READ, info);
     if (!f) {
-        errf(err, errlen, "cannot open audio file '%s': %s", path, sf_strerror(NULL));
+        char why[256];
+        audio_open_failure(path, why, sizeof why);
+        errf(err, errlen, "cannot open audio file '%s': %s", path, why);
         return NULL;
     }
-    if (info->channels < 1 || info->samplerate < 1 || info->frames < 0) {
-        errf(err, errlen, "cannot read audio file '%s': %s", path,
-             "it reports no channels, no sample rate or a negative length");
+    if (info->frames < 0) {
+        errf(err, errlen, "cannot read audio file '%s': %s", path, "it reports a negative length");
         sf_close(f);
         return NULL;
     }
-    /* A header that lies about the rate would make resampling allocate without bound. */
-    if (info->samplerate < 1000 || info->samplerate > 768000 || info->channels > 256) {
-        char why[160];
-        snprintf(why, sizeof why, "its header says %d Hz and %d channels (limpid reads "
-                 "1000..768000 Hz, 1..256 channels)", info->samplerate, info->channels);
+    char why[160];
+    if (audio_check_format(info->samplerate, info->channels, why, sizeof why)) {
         errf(err, errlen, "cannot read audio file '%s': %s", path, why);
         sf_close(f);
         return NULL;
     }
     return f;
+}
+
+/* RIFF WAVE: the position (of its body) and size of the first chunk named id, from an open
+ * file of `size` bytes. 0 found, -1 not a RIFF WAVE file or no such chunk. */
+static int wav_chunk(FILE *f, uint64_t size, const char *id, uint64_t *pos, uint64_t *len)
+{
+    unsigned char h[12];
+    if (fseeko(f, 0, SEEK_SET) != 0 || fread(h, 1, 12, f) != 12 || memcmp(h, "RIFF", 4) ||
+        memcmp(h + 8, "WAVE", 4))
+        return -1;
+    uint64_t p = 12;
+    /* a bounded number of chunks: the header may be garbage */
+    for (int k = 0; k < 1024 && p + 8 <= size; k++) {
+        if (fseeko(f, (off_t)p, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8)
+            return -1;
+        uint64_t n = (uint64_t)h[4] | (uint64_t)h[5] << 8 | (uint64_t)h[6] << 16 |
+                     (uint64_t)h[7] << 24;
+        if (!memcmp(h, id, 4)) {
+            *pos = p + 8;
+            *len = n;
+            return 0;
+        }
+        p += 8 + n + (n & 1);
+    }
+    return -1;
+}
+
+static FILE *open_sized(const char *path, uint64_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (f && fseeko(f, 0, SEEK_END) == 0) {
+        *size = (uint64_t)ftello(f);
+        return f;
+    }
+    if (f)
+        fclose(f);
+    return NULL;
+}
+
+/* RIFF WAVE: the data chunk's declared size against the bytes the file holds. libsndfile
+ * quietly reads what is there, so a truncated file would pass as a shorter one. The sizes 0
+ * and 0xFFFFFFFF mean "unknown" (left so by writers that stream). 0, or -1 with why. */
+static int wav_check_length(const char *path, char *why, size_t len)
+{
+    uint64_t size, pos, n;
+    FILE *f = open_sized(path, &size);
+    if (!f)
+        return 0; /* libsndfile opened it: any real problem shows when reading */
+    int rc = 0;
+    if (wav_chunk(f, size, "data", &pos, &n) == 0 && n != 0 && n != 0xFFFFFFFFu &&
+        n > size - pos) {
+        snprintf(why, len, "its header announces %llu bytes of audio but the file holds %llu "
+                 "(truncated?)", (unsigned long long)n, (unsigned long long)(size - pos));
+        rc = -1;
+    }
+    fclose(f);
+    return rc;
+}
+
+/* RIFF WAVE that libsndfile refused: say what its format chunk claims when that is absurd
+ * (libsndfile's own words, e.g. "SF_INFO struct incomplete", do not). 0 when it could. */
+static int wav_explain(const char *path, char *why, size_t len)
+{
+    uint64_t size, pos, n;
+    FILE *f = open_sized(path, &size);
+    if (!f)
+        return -1;
+    unsigned char b[16];
+    int rc = -1;
+    if (wav_chunk(f, size, "fmt ", &pos, &n) == 0 && n >= 16 &&
+        fseeko(f, (off_t)pos, SEEK_SET) == 0 && fread(b, 1, 16, f) == 16) {
+        unsigned ch = b[2] | b[3] << 8, bits = b[14] | b[15] << 8;
+        unsigned long rate = b[4] | b[5] << 8 | (unsigned long)b[6] << 16 |
+                             (unsigned long)b[7] << 24;
+        if (ch == 0 || rate == 0 || bits == 0) {
+            snprintf(why, len, "its header says %lu Hz, %u channel%s, %u bits per sample", rate,
+                     ch, ch == 1 ? "" : "s", bits);
+            rc = 0;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+void audio_open_failure(const char *path, char *why, size_t len)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(why, len, "it is a folder, not an audio file");
+    else if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        snprintf(why, len, "the file is empty (0 bytes)");
+    else if (wav_explain(path, why, len) != 0)
+        snprintf(why, len, "%s", sf_strerror(NULL));
+}
+
+int audio_check_complete(const char *path, char *why, size_t len)
+{
+    if (wav_check_length(path, why, len))
+        return -1;
+    SF_INFO si;
+    memset(&si, 0, sizeof si);
+    SNDFILE *f = sf_open(path, SFM_READ, &si);
+    if (!f) {
+        audio_open_failure(path, why, len);
+        return -1;
+    }
+    int rc = 0;
+    /* the last frame must be there (a cut FLAC stream still reports its full length); MPEG
+     * lengths are estimates, and seeking in them is slow */
+    if (si.frames > 0 && si.channels >= 1 && si.channels <= AUDIO_MAX_CHANNELS &&
+        (si.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG) {
+        float last[AUDIO_MAX_CHANNELS];
+        if (sf_seek(f, si.frames - 1, SEEK_SET) < 0 || sf_readf_float(f, last, 1) != 1) {
+            snprintf(why, len, "it ends before the %lld frames its header announces "
+                     "(truncated?)", (long long)si.frames);
+            rc = -1;
+        }
+    }
+    sf_close(f);
+    return rc;
 }
 
 int audio_probe(const char *path, audio_info *info, char *err, size_t errlen)
@@ -103,6 +236,9 @@ static int64_t read_mono(SNDFILE *f, int channels, int64_t count, float *out)
         }
         if (got <= 0)
             break;
+        for (sf_count_t i = 0; i < got; i++) /* NaN/Inf would poison every sum downstream */
+            if (!isfinite(out[done + i]))
+                out[done + i] = 0.0f;
         done += got;
     }
     free(buf);
@@ -145,6 +281,11 @@ int audio_resample(const float *in, size_t n, int src_rate, int dst_rate, float 
 int audio_read_mono(const char *path, int target_rate, float **out, size_t *n, int *rate_out,
                     char *err, size_t errlen)
 {
+    char why[256];
+    if (wav_check_length(path, why, sizeof why)) {
+        errf(err, errlen, "cannot read audio file '%s': %s", path, why);
+        return -1;
+    }
     SF_INFO si;
     SNDFILE *f = open_read(path, &si, err, errlen);
     if (!f)
@@ -188,13 +329,21 @@ int audio_read_mono(const char *path, int target_rate, float **out, size_t *n, i
         errf(err, errlen, "out of memory reading '%s'%s", path, "");
         return -1;
     }
+    if (got < frames && (si.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG) {
+        /* MPEG lengths are estimates; elsewhere a short read is a cut file */
+        sf_close(f);
+        free(x);
+        snprintf(why, sizeof why, "it ends after %lld of the %lld frames its header announces "
+                 "(truncated?)", (long long)got, (long long)frames);
+        errf(err, errlen, "cannot read audio file '%s': %s", path, why);
+        return -1;
+    }
     sf_close(f);
     int rate = target_rate > 0 ? target_rate : si.samplerate;
     if (rate == si.samplerate) {
         *out = x;
         *n = (size_t)got;
     } else {
-        char why[256];
         float *y;
         size_t m;
         if (audio_resample(x, (size_t)got, si.samplerate, rate, &y, &m, why, sizeof why)) {

@@ -7,7 +7,7 @@
  * has audio_frames_at_rate(F, R, T) = floor(F*T/R) frames at rate T.
  *
  * Every function returns 0 on success, -1 on failure with a sentence in err that names the
- * file and libsndfile's or libsamplerate's reason.
+ * file and libsndfile's or libsamplerate's reason. NaN and infinite samples read as 0.
  */
 #ifndef LIMPID_CLI_AUDIO_H
 #define LIMPID_CLI_AUDIO_H
@@ -22,14 +22,35 @@ typedef struct audio_info {
     int format;     /* libsndfile SF_FORMAT_* */
 } audio_info;
 
-/* Open the file's header only. */
+/* What limpid reads: a header outside these is refused as lying (it would make the
+ * resamplers allocate without bound). */
+#define AUDIO_MIN_RATE 1000
+#define AUDIO_MAX_RATE 768000
+#define AUDIO_MAX_CHANNELS 256
+
+/* Open the file's header only (and check it against the limits above). */
 int audio_probe(const char *path, audio_info *info, char *err, size_t errlen);
+
+/* 0 when rate and channels are within the limits; else -1 with the reason in why. */
+int audio_check_format(int rate, int channels, char *why, size_t len);
+
+/* Whether the file holds all the audio its header announces: a WAV whose data chunk claims
+ * more bytes than the file has (the sizes 0 and 0xFFFFFFFF of streaming writers mean
+ * "unknown" and pass), or a file whose last frame cannot be read (a cut FLAC), gives -1
+ * with the reason in why ("... (truncated?)"). libsndfile alone would read such a file as a
+ * shorter one. Costs an open, a seek and one frame. */
+int audio_check_complete(const char *path, char *why, size_t len);
+
+/* Why sf_open(path) failed, for a message: "it is a folder...", "the file is empty...", or
+ * libsndfile's reason. */
+void audio_open_failure(const char *path, char *why, size_t len);
 
 /* Frames of a file of `frames` frames at src_rate, expressed at dst_rate (floor). */
 int64_t audio_frames_at_rate(int64_t frames, int src_rate, int dst_rate);
 
 /* Whole file as mono at target_rate (target_rate <= 0: the file's rate). *out is malloc'd
- * (free() it), *n its length; *rate_out (optional) gets the rate of *out. */
+ * (free() it), *n its length; *rate_out (optional) gets the rate of *out. A file that holds
+ * less than its header announces is refused (see audio_check_complete). */
 int audio_read_mono(const char *path, int target_rate, float **out, size_t *n, int *rate_out,
                     char *err, size_t errlen);
 

@@ -94,6 +94,20 @@ void cli_install_stop_signals(void);
 void cli_join_command(int argc, char **argv, char *buf, size_t len);
 /* Write len bytes to path atomically (path.tmp-XXXXXX, fsync, rename). 0 or -1 (errno set). */
 int cli_write_file_atomic(const char *path, const void *buf, size_t len);
+/* ---- shipped models (models.c) ------------------------------------------------------ */
+
+/* Names of the shipped models, NULL-terminated: denoisers ("rt", "hq"), texture models. */
+extern const char *const cli_denoise_models[];
+extern const char *const cli_texture_models[];
+/* The file of shipped model NAME: $LIMPID_MODEL_DIR/NAME.lpm, EXE_DIR/../models/NAME/NAME.lpm
+ * (build tree), EXE_DIR/../share/limpid/NAME.lpm (installation), then the source tree this
+ * binary was built from. 0, or -1 when none exists. */
+int cli_find_shipped(const char *name, char *path, size_t len);
+/* A --model argument: an existing file, or one of the names in shipped (looked up as above).
+ * 0 with the file in path, or -1 with a sentence in err. */
+int cli_resolve_model(const char *arg, const char *const *shipped, char *path, size_t len,
+                      char *err, size_t errlen);
+
 /* Read a whole file (up to max bytes) into a malloc'd NUL-terminated buffer. 0 or -1 (errno
  * set; EFBIG when larger than max). */
 int cli_read_file(const char *path, size_t max, char **buf, size_t *len);

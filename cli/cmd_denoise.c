@@ -16,6 +16,11 @@
  * Memory is the ctx (sized to one block) plus a few block-sized buffers per channel; it does
  * not depend on the file's length.
  *
+ * Stream mode: a causal STFT model (no lookahead) with the deterministic DDIM sampler runs
+ * through the real-time engine instead (limpid_stream per channel, at the model rate): one
+ * continuous pass, no blocks or crossfades, the engine's latency dropped at the start and
+ * flushed with zeros at the end. Its output is the plugin's and `limpid live`'s.
+ *
  * Alignment: limpid_denoise is offline and aligned (output sample i belongs to input sample
  * i). libsamplerate's sinc converters are aligned too: output sample k lies at input time
  * k/ratio; they only hold samples back until they have seen enough of the future, and give
@@ -112,6 +117,7 @@ static void usage(FILE *f)
 
 static mode_t g_umask; /* read once before the workers start: umask() can only be read by
                           setting it, which would race between threads */
+static pthread_mutex_t g_open_mu = PTHREAD_MUTEX_INITIALIZER; /* see process_file */
 
 
 /* ---- options ----------------------------------------------------------------------------- */
@@ -126,65 +132,8 @@ typedef struct dn_opts {
     int jobs;
     double block_s;
     int identity; /* test hook */
+    int stream_mode; /* the model streams: run the real-time engine (see the top) */
 } dn_opts;
-
-/* The model argument to a model file. Today MODEL must be a file; the names of models
- * shipped with limpid (e.g. "rt", "hq") will be looked up here once there are any. */
-/* A shipped model's file: $LIMPID_MODEL_DIR/NAME.lpm, then beside the executable in a build
- * tree (EXE_DIR/../models/NAME/NAME.lpm) or an installation (EXE_DIR/../share/limpid/NAME.lpm),
- * then the source tree this binary was built from. */
-static int find_shipped(const char *name, char *path, size_t len)
-{
-    char exe[4096];
-    const char *env = getenv("LIMPID_MODEL_DIR");
-    if (env && *env) {
-        snprintf(path, len, "%s/%s.lpm", env, name);
-        if (cli_file_exists(path))
-            return 0;
-    }
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(path, len, "%.3000s/../models/%.64s/%.64s.lpm", exe, name, name);
-            if (cli_file_exists(path))
-                return 0;
-            snprintf(path, len, "%.3000s/../share/limpid/%.64s.lpm", exe, name);
-            if (cli_file_exists(path))
-                return 0;
-        }
-    }
-#ifdef LIMPID_SOURCE_DIR
-    snprintf(path, len, "%s/models/%s/%s.lpm", LIMPID_SOURCE_DIR, name, name);
-    if (cli_file_exists(path))
-        return 0;
-#endif
-    return -1;
-}
-
-/* The --model argument: an existing file, or the name of a shipped model ("rt", "hq"). */
-static int resolve_model(const char *arg, char *path, size_t len, char *err, size_t errlen)
-{
-    static const char *const shipped[] = {"rt", "hq", NULL};
-    if (cli_file_exists(arg)) {
-        snprintf(path, len, "%s", arg);
-        return 0;
-    }
-    for (int i = 0; shipped[i]; i++)
-        if (strcmp(arg, shipped[i]) == 0) {
-            if (find_shipped(arg, path, len) == 0)
-                return 0;
-            snprintf(err, errlen,
-                     "the shipped model '%s' was not found (looked in $LIMPID_MODEL_DIR, beside "
-                     "the executable and in the source tree): pass a model file",
-                     arg);
-            return -1;
-        }
-    snprintf(err, errlen, "%s: %s", arg, strerror(ENOENT));
-    return -1;
-}
 
 /* ---- planning: inputs -> (input, output) pairs ------------------------------------------- */
 
@@ -356,7 +305,8 @@ static int make_plan(plan *p, const char *const *inputs, int n_in, const dn_opts
         if (plan_add(p, strdup(in), out))
             return -1;
     }
-    /* every input's identity, for the "never write to an input" check */
+    /* every input's identity, for the "never write to an input" check (and the model's,
+     * added by the caller) */
     p->in_dev = malloc(sizeof(dev_t) * (size_t)(p->n + 1));
     p->in_ino = malloc(sizeof(ino_t) * (size_t)(p->n + 1));
     if (!p->in_dev || !p->in_ino)
@@ -523,6 +473,8 @@ typedef struct stream {
     size_t ocap;
     SNDFILE *out;
     int64_t frames_read, written, expect; /* expect: the header's frame count (progress) */
+    limpid_stream **rt;  /* [ch] real-time engines (stream mode), else NULL */
+    size_t rt_skip;      /* model-rate output samples still to drop (the engine's latency) */
     char err[512];
 } stream;
 
@@ -536,6 +488,11 @@ static uint64_t mix64(uint64_t z)
 
 static void stream_free(stream *s)
 {
+    if (s->rt) {
+        for (int c = 0; c < s->ch; c++)
+            limpid_stream_destroy(s->rt[c]);
+        free(s->rt);
+    }
     if (s->down)
         src_delete(s->down);
     if (s->up)
@@ -570,7 +527,8 @@ static int stream_init(stream *s, job *j, int ch, int file_rate, int model_rate)
         if (s->down)
             s->up = src_new(CONVERTER, ch, &e);
         if (!s->down || !s->up) {
-            snprintf(s->err, sizeof s->err, "cannot start the resampler: %s", src_strerror(e));
+            snprintf(s->err, sizeof s->err, "cannot start the resampler for %d channels at "
+                     "%d Hz: %s", ch, file_rate, src_strerror(e));
             return -1;
         }
     }
@@ -595,6 +553,27 @@ static int stream_init(stream *s, job *j, int ch, int file_rate, int model_rate)
     s->obuf = malloc(sizeof(float) * s->ocap * (size_t)ch);
     if (!s->ibuf || !s->dsbuf || !s->ebuf || !s->obuf)
         goto nomem;
+    if (j->o->stream_mode) {
+        /* one engine per channel with the same seed: linked processing */
+        s->rt = calloc((size_t)ch, sizeof *s->rt);
+        if (!s->rt)
+            goto nomem;
+        limpid_stream_opts so;
+        limpid_stream_opts_default(&so);
+        so.sample_rate = model_rate;
+        so.max_steps = so.steps = j->o->so.steps;
+        so.strength = j->o->so.start;
+        so.seed = j->o->so.seed;
+        for (int c = 0; c < ch; c++) {
+            limpid_status st = limpid_stream_create(&s->rt[c], j->model, &so);
+            if (st != LIMPID_OK) {
+                snprintf(s->err, sizeof s->err, "cannot start the streaming engine: %s",
+                         limpid_strerror(st));
+                return -1;
+            }
+        }
+        s->rt_skip = (size_t)limpid_stream_latency(s->rt[0]);
+    }
     return 0;
 nomem:
     snprintf(s->err, sizeof s->err, "out of memory");
@@ -733,11 +712,37 @@ static int process_block(stream *s, int last)
     return 0;
 }
 
+/* Stream mode: n interleaved model-rate frames (x NULL: zeros) through the engines; the
+ * first `latency` outputs are dropped so output sample i belongs to input sample i. */
+static int push_rt(stream *s, const float *x, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (cli_stop_signal)
+            return -2;
+        size_t k = n - i < s->j->B ? n - i : s->j->B;
+        for (int c = 0; c < s->ch; c++) {
+            float *m = s->mbuf[c];
+            for (size_t t = 0; t < k; t++)
+                m[t] = x ? x[(i + t) * (size_t)s->ch + (size_t)c] : 0.0f;
+            limpid_stream_process(s->rt[c], m, s->dbuf[c], k);
+        }
+        size_t a = s->rt_skip < k ? s->rt_skip : k;
+        s->rt_skip -= a;
+        if (emit(s, a, k))
+            return -1;
+        i += k;
+    }
+    return 0;
+}
+
 /* Append n interleaved model-rate frames to the block buffer, processing full blocks. A
  * full block is processed only when a further sample is waiting, so the last block always
  * holds at least one sample no earlier block emitted. */
 static int push_model(stream *s, const float *x, size_t n)
 {
+    if (s->rt)
+        return push_rt(s, x, n);
     size_t i = 0;
     while (i < n) {
         if (s->mlen == s->j->B) {
@@ -798,7 +803,12 @@ static int run_stream(stream *s, SNDFILE *in, int *nonfinite)
         if (rc)
             return rc;
     }
-    if (s->mlen > 0) {
+    if (s->rt) {
+        /* flush: the last `latency` samples come out while zeros go in */
+        int rc = push_rt(s, NULL, (size_t)limpid_stream_latency(s->rt[0]));
+        if (rc)
+            return rc;
+    } else if (s->mlen > 0) {
         if (s->have_tail && s->mlen <= s->j->O) {
             /* nothing new since the last block (cannot happen, see push_model): its tail
              * is final as it is */
@@ -926,14 +936,23 @@ static int process_file(job *j, const item *it, double *audio_s)
 
     SF_INFO si;
     memset(&si, 0, sizeof si);
+    char why[1024];
+    /* libsndfile keeps the reason an sf_open failed in a global: one opening at a time */
+    pthread_mutex_lock(&g_open_mu);
     SNDFILE *in = sf_open(it->in, SFM_READ, &si);
+    if (!in)
+        audio_open_failure(it->in, why, sizeof why);
+    pthread_mutex_unlock(&g_open_mu);
     if (!in) {
-        file_error(pg, it->in, sf_strerror(NULL));
+        file_error(pg, it->in, why);
         return RES_FAIL;
     }
-    if (si.channels < 1 || si.samplerate < 1) {
+    /* a lying header (absurd rate or channel count) or a cut file: refuse rather than
+     * write a shorter output */
+    if (audio_check_format(si.samplerate, si.channels, why, sizeof why) ||
+        audio_check_complete(it->in, why, sizeof why)) {
         sf_close(in);
-        file_error(pg, it->in, "the file reports no channels or no sample rate");
+        file_error(pg, it->in, why);
         return RES_FAIL;
     }
     SF_INFO oi;
@@ -954,14 +973,12 @@ static int process_file(job *j, const item *it, double *audio_s)
         memset(&fi, 0, sizeof fi);
         fi.format = si.format & SF_FORMAT_TYPEMASK;
         sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi);
-        char why[1024];
         snprintf(why, sizeof why, "written in the input's format (%s), not the one its name suggests",
                  fi.name ? fi.name : "?");
         file_warn(pg, it->out, why);
     }
 
     if (make_parent_dirs(it->out) != 0) {
-        char why[1024];
         snprintf(why, sizeof why, "cannot make the folder of '%s': %s", it->out, strerror(errno));
         sf_close(in);
         file_error(pg, it->in, why);
@@ -978,7 +995,6 @@ static int process_file(job *j, const item *it, double *audio_s)
     memcpy(tmp + ol, ".tmp-XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        char why[1024];
         snprintf(why, sizeof why, "cannot create '%s': %s", tmp, strerror(errno));
         free(tmp);
         sf_close(in);
@@ -994,10 +1010,13 @@ static int process_file(job *j, const item *it, double *audio_s)
     s.expect = si.frames > 0 && si.frames < ((sf_count_t)1 << 50) ? si.frames : 0;
     int rc = RES_OK, nonfinite = 0;
     const limpid_config *cfg = limpid_model_config(j->model);
+    pthread_mutex_lock(&g_open_mu);
     s.out = sf_open_fd(fd, SFM_WRITE, &oi, SF_TRUE);
-    if (!s.out) {
+    if (!s.out)
         /* libsndfile has closed fd already (close_desc = SF_TRUE closes it on failure too) */
         snprintf(s.err, sizeof s.err, "cannot write '%s': %s", tmp, sf_strerror(NULL));
+    pthread_mutex_unlock(&g_open_mu);
+    if (!s.out) {
         rc = RES_FAIL;
     } else {
         /* no PEAK chunk: it carries a time stamp, which would make reruns differ */
@@ -1024,6 +1043,12 @@ static int process_file(job *j, const item *it, double *audio_s)
     if (nonfinite)
         file_warn(pg, it->in, "NaN or infinite samples, replaced by 0");
     if (s.out) {
+        if (rc == RES_OK && s.frames_read < s.expect &&
+            (si.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG) { /* MPEG: an estimate */
+            snprintf(s.err, sizeof s.err, "it ends after %lld of the %lld frames its header "
+                     "announces (truncated?)", (long long)s.frames_read, (long long)s.expect);
+            rc = RES_FAIL;
+        }
         if (rc == RES_OK && s.written != s.frames_read) {
             snprintf(s.err, sizeof s.err, "wrote %lld of %lld frames", (long long)s.written,
                      (long long)s.frames_read);
@@ -1254,7 +1279,7 @@ int cmd_denoise(int argc, char **argv)
 
     /* the model */
     char mpath[4096], err[1024];
-    if (resolve_model(o.model_arg, mpath, sizeof mpath, err, sizeof err)) {
+    if (cli_resolve_model(o.model_arg, cli_denoise_models, mpath, sizeof mpath, err, sizeof err)) {
         cli_error(NULL, "%s", err);
         rc = CLI_EXIT_FAIL;
         goto out;
@@ -1287,6 +1312,11 @@ int cmd_denoise(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto out;
     }
+    struct stat mst; /* the model file is an input too: never written over */
+    if (stat(mpath, &mst) == 0) {
+        pl.in_dev[pl.n_ino] = mst.st_dev; /* room for n + 1 */
+        pl.in_ino[pl.n_ino++] = mst.st_ino;
+    }
     if (pl.nonaudio && !o.quiet)
         fprintf(stderr, "limpid: %d file%s under the input folders %s not audio and %s skipped\n",
                 pl.nonaudio, pl.nonaudio == 1 ? "" : "s", pl.nonaudio == 1 ? "is" : "are",
@@ -1318,6 +1348,25 @@ int cmd_denoise(int argc, char **argv)
         O = B / 4;
     if (O < 1)
         O = 1;
+    /* A causal STFT model with the deterministic sampler runs through the real-time engine
+     * (limpid_stream, what the plugin and live mode run): one continuous pass over the file,
+     * so the output equals the plugin's, sample for sample at the model's rate. Blocks are
+     * then only the chunk size of that pass (1 s). */
+    if (!o.identity && o.so.sampler == LIMPID_SAMPLER_DDIM && o.so.eta == 0.0f &&
+        o.so.steps <= 8) {
+        limpid_stream_opts so;
+        limpid_stream_opts_default(&so);
+        so.sample_rate = rate;
+        so.max_steps = so.steps = o.so.steps;
+        so.strength = o.so.start;
+        limpid_stream *probe = NULL;
+        if (limpid_stream_create(&probe, model, &so) == LIMPID_OK) {
+            o.stream_mode = 1;
+            B = (size_t)rate;
+            O = 1;
+        }
+        limpid_stream_destroy(probe);
+    }
     int max_frames = (int)((B + (size_t)hop - 1) / (size_t)hop);
 
     progress pg;
@@ -1341,7 +1390,7 @@ int cmd_denoise(int argc, char **argv)
     for (int i = 0; i < jobs && !setup_failed; i++) {
         w[i].sh = &sh;
         w[i].j = (job){.id = i, .o = &o, .model = model, .pl = &pl, .pg = &pg, .B = B, .O = O};
-        if (!o.identity && pl.n > 0) {
+        if (!o.identity && !o.stream_mode && pl.n > 0) {
             st = limpid_ctx_create(&w[i].j.ctx, model, max_frames);
             if (st != LIMPID_OK) {
                 cli_error(CMD, "cannot set up the model: %s", limpid_strerror(st));

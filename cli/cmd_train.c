@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CMD "train"
@@ -40,6 +41,9 @@ static void usage(FILE *f)
 "  --clean DIR       clean audio (a folder or a file; repeatable)\n"
 "  --noise DIR       noise audio for --task denoise (repeatable)\n"
 "  --snr LO:HI       mixing SNR range in dB, uniform (default -5:20)\n"
+"  --synth-noise P   share of items mixed with procedural noise (coloured, band, tonal,\n"
+"                    impulsive, modulated; an endless variety) instead of a --noise file\n"
+"                    crop (0..1, default 0.25)\n"
 "  -v, --verbose     list every file, and the files that were skipped\n"
 "  Validation holds out every 10th file (by sorted path) of each class and of the noise;\n"
 "  a set of 2..9 files holds out its last file, a single file holds out nothing.\n"
@@ -96,7 +100,7 @@ enum {
     OPT_TASK = 1, OPT_CLEAN, OPT_NOISE, OPT_PRESET, OPT_CONFIG, OPT_DOMAIN, OPT_RATE,
     OPT_MINUTES, OPT_STEPS, OPT_STOP_AT, OPT_BATCH, OPT_CROP, OPT_LR, OPT_SNR, OPT_SEED,
     OPT_THREADS, OPT_RESUME, OPT_VAL_EVERY, OPT_VAL_ITEMS, OPT_CKPT_EVERY, OPT_OUTPUT,
-    OPT_FORCE, OPT_VERBOSE, OPT_HELP
+    OPT_FORCE, OPT_VERBOSE, OPT_HELP, OPT_SYNTH
 };
 
 static const cli_opt opts[] = {
@@ -107,6 +111,7 @@ static const cli_opt opts[] = {
     {"steps", 0, 1, OPT_STEPS},         {"stop-at", 0, 1, OPT_STOP_AT},
     {"batch", 0, 1, OPT_BATCH},         {"crop", 0, 1, OPT_CROP},
     {"lr", 0, 1, OPT_LR},               {"snr", 0, 1, OPT_SNR},
+    {"synth-noise", 0, 1, OPT_SYNTH},
     {"seed", 0, 1, OPT_SEED},           {"threads", 0, 1, OPT_THREADS},
     {"resume", 0, 1, OPT_RESUME},       {"val-every", 0, 1, OPT_VAL_EVERY},
     {"val-items", 0, 1, OPT_VAL_ITEMS}, {"ckpt-every", 0, 1, OPT_CKPT_EVERY},
@@ -123,9 +128,9 @@ typedef struct train_opts {
     const char *preset, *config, *resume, *output;
     int domain; /* -1 unset */
     long long rate, steps, stop_at, batch, seed, threads, val_every, val_items, ckpt_every;
-    double minutes, crop, lr, snr_lo, snr_hi;
+    double minutes, crop, lr, snr_lo, snr_hi, synth;
     int have_minutes, have_steps, have_stop_at, have_batch, have_crop, have_lr, have_snr,
-        have_seed, have_rate;
+        have_seed, have_rate, have_synth;
     int force, verbose;
 } train_opts;
 
@@ -232,6 +237,11 @@ static int parse_options(int argc, char **argv, train_opts *o)
             if (cli_opt_double(&a, v, 1e-12, 1, &o->lr))
                 return CLI_EXIT_USAGE;
             o->have_lr = 1;
+            break;
+        case OPT_SYNTH:
+            if (cli_opt_double(&a, v, 0.0, 1.0, &o->synth))
+                return CLI_EXIT_USAGE;
+            o->have_synth = 1;
             break;
         case OPT_SNR:
             if (parse_snr(v, &o->snr_lo, &o->snr_hi))
@@ -459,6 +469,47 @@ static void run_free(run_state *r)
     free(r->ckpt_path);
 }
 
+/* Whether a file the run writes (MODEL, MODEL.ckpt, MODEL.classes) is one it reads: a data
+ * file, the config file, or the checkpoint it resumes from (except MODEL.ckpt when resuming
+ * this very run). Complains naming both. Only files that exist can be inputs. */
+static int output_is_input(const run_state *r)
+{
+    const train_opts *o = &r->o;
+    char *classes = str_cat(o->output, ".classes");
+    const char *outs[3] = {o->output, r->ckpt_path, classes};
+    int found = 0;
+    for (int k = 0; k < 3 && !found; k++) {
+        struct stat os, is;
+        if (!outs[k] || stat(outs[k], &os) != 0)
+            continue;
+        const char *what = NULL, *in = NULL;
+        if (o->config && stat(o->config, &is) == 0 && is.st_dev == os.st_dev &&
+            is.st_ino == os.st_ino) {
+            what = "the config file";
+            in = o->config;
+        } else if (o->resume && k != 1 && stat(o->resume, &is) == 0 &&
+                   is.st_dev == os.st_dev && is.st_ino == os.st_ino) {
+            what = "the checkpoint resumed from";
+            in = o->resume;
+        }
+        for (int i = 0; !what && i < r->ds.n_clean + r->ds.n_noise; i++) {
+            const char *p = i < r->ds.n_clean ? r->ds.clean[i].path
+                                              : r->ds.noise[i - r->ds.n_clean].path;
+            if (stat(p, &is) == 0 && is.st_dev == os.st_dev && is.st_ino == os.st_ino) {
+                what = "a training file";
+                in = p;
+            }
+        }
+        if (what) {
+            cli_error(CMD, "'%s' would overwrite %s '%s'; refusing (even with --force)",
+                      outs[k], what, in);
+            found = 1;
+        }
+    }
+    free(classes);
+    return found;
+}
+
 static int save_checkpoint(run_state *r, progress *pg)
 {
     limpid_trainer_set_provenance(r->t, &r->prov);
@@ -594,6 +645,13 @@ int cmd_train(int argc, char **argv)
         }
         free(dir);
     }
+    {
+        struct stat st;
+        if (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode)) {
+            cli_error(CMD, "'%s' is a folder; -o names the model file to write", o->output);
+            goto out;
+        }
+    }
     int resuming_this_run = o->resume && same_file(o->resume, R.ckpt_path);
     if (!o->force && !resuming_this_run) {
         if (cli_file_exists(o->output)) {
@@ -635,6 +693,12 @@ int cmd_train(int argc, char **argv)
         if (!o->have_snr && cfg.task == LIMPID_TASK_DENOISE &&
             snr_from_description(pv->data, &o->snr_lo, &o->snr_hi) == 0)
             o->have_snr = 1;
+        if (!o->have_synth && cfg.task == LIMPID_TASK_DENOISE) {
+            /* the checkpoint's share; runs from before the option had none */
+            const char *sp = strstr(pv->data, "synth=");
+            o->synth = sp ? atof(sp + 6) : 0.0;
+            o->have_synth = 1;
+        }
     }
     if (o->task == LIMPID_TASK_DENOISE && o->n_noise == 0) {
         rc = cli_usage_error(CMD, "--task denoise needs noise data (--noise DIR)");
@@ -669,6 +733,8 @@ int cmd_train(int argc, char **argv)
         cli_error(CMD, "%s", err);
         goto out;
     }
+    if (output_is_input(&R)) /* even with --force */
+        goto out;
     int rate = o->resume ? cfg.sample_rate
              : o->have_rate ? (int)o->rate
              : cfgfile_has(&cf, "sample_rate") ? cf.model.sample_rate
@@ -685,6 +751,14 @@ int cmd_train(int argc, char **argv)
     if (o->have_snr) {
         R.ds.snr_lo = (float)o->snr_lo;
         R.ds.snr_hi = (float)o->snr_hi;
+    }
+    if (o->have_synth)
+        R.ds.synth_noise = (float)o->synth;
+    if (R.ds.task == LIMPID_TASK_TEXTURE) {
+        /* textures keep their recorded level: with a random gain per crop the model would
+         * learn a random level, and the independently drawn blocks of a long output would
+         * jump between levels */
+        R.ds.gain_lo = R.ds.gain_hi = 0.0f;
     }
 
     /* ---- model and training configuration (fresh run) ---- */

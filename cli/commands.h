@@ -9,4 +9,7 @@
 LIMPID_CMD(train, "train a denoising or texture model on folders of audio")
 LIMPID_CMD(info, "describe a model file: architecture, cost, latency, provenance")
 LIMPID_CMD(denoise, "denoise audio files or folders with a model (streams long files)")
+LIMPID_CMD(live, "denoise a microphone into an output device in real time (PortAudio)")
+LIMPID_CMD(generate, "generate audio textures (rain, wind, stream, fire...) of any length")
 LIMPID_CMD(eval, "score enhanced audio against clean references: SNR, SI-SDR, STOI, ESTOI")
+LIMPID_CMD(play, "play an audio file through PortAudio")

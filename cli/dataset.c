@@ -1,5 +1,6 @@
 /* dataset.c - folder scanning, hold-out, deterministic crops, mixing, prefetch (dataset.h). */
 #include "dataset.h"
+#include "noisegen.h"
 
 #include "audio.h"
 
@@ -33,7 +34,7 @@ static uint64_t item_key(uint64_t seed, uint64_t step, uint64_t item)
 }
 
 /* draw slots of one item (fixed, so adding a draw never shifts the others) */
-enum { SLOT_FILE = 0, SLOT_OFFSET, SLOT_NFILE, SLOT_NOFFSET, SLOT_SNR, SLOT_GAIN };
+enum { SLOT_FILE = 0, SLOT_OFFSET, SLOT_NFILE, SLOT_NOFFSET, SLOT_SNR, SLOT_GAIN, SLOT_SYNTH };
 
 static uint64_t draw(uint64_t key, uint64_t slot) { return mix64(key ^ mix64(slot + 0x5107ull)); }
 static double draw_uniform(uint64_t key, uint64_t slot) /* [0, 1) */
@@ -135,17 +136,39 @@ typedef struct scan_ctx {
     size_t errlen;
 } scan_ctx;
 
-static int add_file(scan_ctx *sc, const char *path, int cls)
+/* named: the file was given on the command line (not found in a folder), so a file that
+ * cannot be used is an error rather than a skip */
+static int add_file(scan_ctx *sc, const char *path, int cls, int named)
 {
     audio_info ai;
     char why[512];
     if (audio_probe(path, &ai, why, sizeof why)) {
+        if (named) {
+            snprintf(sc->err, sc->errlen, "%s", why);
+            return -1;
+        }
         (*sc->skipped)++;
         if (sc->ds->verbose)
             fprintf(stderr, "limpid %s: warning: skipped: %s\n", sc->ds->cmd, why);
         return 0;
     }
+    /* audio, but cut short: crops past the cut would read silence. Said even without -v:
+     * the file looks like audio the user meant to train on */
+    if (audio_check_complete(path, why, sizeof why)) {
+        if (named) {
+            snprintf(sc->err, sc->errlen, "damaged audio file '%s': %s", path, why);
+            return -1;
+        }
+        (*sc->skipped)++;
+        fprintf(stderr, "limpid %s: warning: skipping damaged audio file '%s': %s\n",
+                sc->ds->cmd, path, why);
+        return 0;
+    }
     if (ai.frames <= 0) {
+        if (named) {
+            snprintf(sc->err, sc->errlen, "'%s' holds no audio", path);
+            return -1;
+        }
         (*sc->skipped)++;
         if (sc->ds->verbose)
             fprintf(stderr, "limpid %s: warning: skipping '%s': it holds no audio\n",
@@ -184,8 +207,15 @@ static int scan_tree(scan_ctx *sc, const char *path, int cls, int depth)
         snprintf(sc->err, sc->errlen, "cannot access '%s': %s", path, strerror(errno));
         return -1;
     }
-    if (!S_ISDIR(st.st_mode))
-        return S_ISREG(st.st_mode) ? add_file(sc, path, cls) : 0;
+    if (!S_ISDIR(st.st_mode)) {
+        if (S_ISREG(st.st_mode))
+            return add_file(sc, path, cls, depth == 0);
+        if (depth == 0) {
+            snprintf(sc->err, sc->errlen, "'%s' is neither a file nor a folder", path);
+            return -1;
+        }
+        return 0;
+    }
     if (depth > 40) {
         snprintf(sc->err, sc->errlen, "folders nested too deep (a symbolic link loop?) at '%s'",
                  path);
@@ -357,6 +387,7 @@ int dataset_scan(dataset *ds, const char *cmd, limpid_task task, const char *con
     ds->snr_hi = 20.0f;
     ds->gain_lo = -12.0f;
     ds->gain_hi = 6.0f;
+    ds->synth_noise = 0.25f;
     if (err && errlen)
         err[0] = '\0';
     if (n_clean < 1 || n_clean > DS_MAX_DIRS || n_noise < 0 || n_noise > DS_MAX_DIRS) {
@@ -590,6 +621,8 @@ void dataset_describe(const dataset *ds, char *buf, size_t len)
         append(buf, len, &pos, " (%d %s, %s); snr=%g:%g", nn, plural(nn, "file", "files"),
                dur(dataset_seconds(ds, 0, 1) + dataset_seconds(ds, 1, 1), d1, sizeof d1),
                (double)ds->snr_lo, (double)ds->snr_hi);
+        if (ds->synth_noise > 0.0f)
+            append(buf, len, &pos, "; synth=%g", (double)ds->synth_noise);
     }
 }
 
@@ -693,7 +726,9 @@ int dataset_item(const dataset *ds, int val, uint64_t step, int item, float *cle
 
     const ds_pool *np = (val && ds->noise_val.n) ? &ds->noise_val : &ds->noise_train;
     const ds_file *nf = &ds->noise[pick(np, key, SLOT_NFILE)];
-    if (nf->frames >= n) {
+    if (ds->synth_noise > 0.0f && draw_uniform(key, SLOT_SYNTH) < ds->synth_noise) {
+        noisegen_fill(noisy, n, ds->rate, key ^ 0xA5A5F00Dull);
+    } else if (nf->frames >= n) {
         int64_t noff = (int64_t)draw_below(key, SLOT_NOFFSET, (uint64_t)(nf->frames - n + 1));
         if (audio_read_crop(nf->path, ds->rate, noff, (size_t)n, noisy, err, errlen))
             return -1;

@@ -4,8 +4,10 @@
  * Scanning: each --clean / --noise path is a folder (scanned recursively, entries sorted
  * bytewise with strcmp at every level, depth first, names starting with '.' skipped) or a
  * single file. A file counts when libsndfile opens it and it is at least one sample long at
- * the training rate; others are skipped (a warning line in verbose mode only). The order of
- * files is therefore deterministic for a given tree.
+ * the training rate; others are skipped (a warning line in verbose mode only), and so are
+ * damaged audio files (audio_check_complete: cut short), with a warning always. A file
+ * named directly that cannot be used is an error. NaN and infinite samples read as 0. The
+ * order of files is therefore deterministic for a given tree.
  *
  * Texture task: the class of a file is the name of the first-level subfolder of its --clean
  * folder it lies in; class ids number the distinct names in strcmp order (several --clean
@@ -23,7 +25,9 @@
  * chosen with probability proportional to its duration, the offset uniformly; a file
  * shorter than the crop is read from its start and zero-padded. Noise files shorter than the
  * crop are repeated (looped) from a random phase.
- * Denoise mixing: noisy = clean + k*noise with k such that 10*log10(P_clean / P(k*noise)) =
+ * Noise: with probability synth_noise the item's noise is drawn by noisegen_fill from the item's
+ * key (an endless variety of coloured, band, tonal and impulsive noise), else a crop of a
+ * noise file. Denoise mixing: noisy = clean + k*noise with k such that 10*log10(P_clean / P(k*noise)) =
  * SNR, SNR uniform in [snr_lo, snr_hi] dB, powers measured on the crops (a clean crop below
  * -80 dBFS is treated as a -40 dBFS signal, a silent noise crop adds nothing); then one gain
  * uniform in [-12, +6] dB multiplies clean and noisy, and both are scaled down together if
@@ -83,6 +87,8 @@ typedef struct dataset {
     uint64_t seed;
     int crop;          /* samples per item at `rate` */
     float snr_lo, snr_hi;     /* dB, default -5..20 */
+    float synth_noise;        /* share of items whose noise is procedural (noisegen.h)
+                                 instead of a noise file crop; default 0.25 */
     float gain_lo, gain_hi;   /* dB, default -12..+6 */
 } dataset;
 

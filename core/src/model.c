@@ -198,8 +198,14 @@ static limpid_status run_blocks(limpid_ctx *c, const float *in, size_t n, float 
         if (k > 0) { /* crossfade the previous block's tail into this block's head */
             size_t m = ov < len ? ov : len;
             for (size_t i = 0; i < m; i++) {
-                float w = 0.5f - 0.5f * cosf((float)M_PI * ((float)i + 0.5f) / (float)ov);
-                c->blk_out[i] = w * c->blk_out[i] + (1.0f - w) * c->tail[i];
+                float u = ((float)i + 0.5f) / (float)ov;
+                if (in) { /* denoising: both blocks estimate one signal: raised cosine */
+                    float w = 0.5f - 0.5f * cosf((float)M_PI * u);
+                    c->blk_out[i] = w * c->blk_out[i] + (1.0f - w) * c->tail[i];
+                } else { /* generation: independent draws: equal power, no level dip */
+                    c->blk_out[i] = sinf(0.5f * (float)M_PI * u) * c->blk_out[i] +
+                                    cosf(0.5f * (float)M_PI * u) * c->tail[i];
+                }
             }
         }
         int last = pos + len >= n;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build limpid's dev test set from the dev split of models/data/build_corpus.sh: held-out
 # voices (real and synthetic) and music, mixed with held-out noise types at 0, 5, 10 and
-# 15 dB SNR. Deterministic. Writes DEST/{clean,noisy}/{speech,music}/NAME.wav (48 kHz mono).
+# 15 dB SNR. Deterministic (sox -R: fixed dither seed), every mixture exactly as long as its
+# clean file. Writes DEST/{clean,noisy}/{speech,music}/NAME.wav (48 kHz mono).
 #
 # Usage: bash models/eval/make_dev_set.sh CORPUS DEST [ITEMS_PER_SOURCE]
 set -euo pipefail
@@ -20,14 +21,17 @@ mix() { # kind clean_file name
   local nf=${NOISES[$(( (k * 7) % ${#NOISES[@]} ))]}
   k=$((k+1))
   local c="$DEST/clean/$kind/$name-${snr}dB.wav"
-  sox -q "$f" -r 48000 -c 1 -b 16 "$c" trim 0 "$MAXDUR" vol 0.4 # headroom for the mix
+  sox -q -R "$f" -r 48000 -c 1 -b 16 "$c" trim 0 "$MAXDUR" vol 0.4 # headroom for the mix
   local d; d=$(soxi -D "$c")
+  local ns; ns=$(soxi -s "$c") # the noise and the mixture are cut to exactly this many samples
   local nd; nd=$(soxi -D "$nf")
   local off; off=$(awk -v a="$nd" -v b="$d" -v k="$k" 'BEGIN{r=a-b; if(r<0) r=0; printf "%.3f", (k*0.6180339887 - int(k*0.6180339887))*r}')
-  sox -q "$nf" -r 48000 -c 1 -b 32 -e float "$DEST/n.wav" trim "$off" "$d" repeat 20 trim 0 "$d"
+  # enough repeats of the stretch from off to cover the clip even when the noise file is short
+  local reps; reps=$(awk -v a="$nd" -v o="$off" -v b="$d" 'BEGIN{s=a-o; if(s>b) s=b; print (s>0) ? int(b/s)+1 : 1}')
+  sox -q -R "$nf" -r 48000 -c 1 -b 32 -e float "$DEST/n.wav" trim "$off" "$d" repeat "$reps" trim 0 "${ns}s"
   local rc rn; rc=$(rms "$c"); rn=$(rms "$DEST/n.wav")
   local v; v=$(awk -v a="$rc" -v b="$rn" -v s="$snr" 'BEGIN{printf "%.6f", (a/exp(log(10)*s/20))/(b+1e-12)}')
-  sox -q -m "$c" -v "$v" "$DEST/n.wav" -b 16 "$DEST/noisy/$kind/$name-${snr}dB.wav"
+  sox -q -R -m "$c" -v "$v" "$DEST/n.wav" -b 16 "$DEST/noisy/$kind/$name-${snr}dB.wav" trim 0 "${ns}s"
 }
 for src in "$CORPUS"/dev/clean_speech/*/; do
   s=$(basename "$src")

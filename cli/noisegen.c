@@ -1,0 +1,236 @@
+/* noisegen.c - procedural noise for training denoisers (see noisegen.h). */
+#include "noisegen.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+typedef struct { uint64_t s; } rng;
+
+static uint64_t next(rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static double uni(rng *r) { return (double)(next(r) >> 11) * (1.0 / 9007199254740992.0); }
+static double range(rng *r, double lo, double hi) { return lo + (hi - lo) * uni(r); }
+static double logrange(rng *r, double lo, double hi) { return lo * pow(hi / lo, uni(r)); }
+static float gauss(rng *r)
+{
+    double u = uni(r), v = uni(r);
+    return (float)(sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v));
+}
+
+/* RBJ biquad, direct form I, in place. */
+typedef struct { double b0, b1, b2, a1, a2; } biquad;
+
+static biquad peaking(double fc, double q, double gain_db, int rate)
+{
+    double A = pow(10.0, gain_db / 40.0), w = 2.0 * M_PI * fc / rate;
+    double al = sin(w) / (2.0 * q), c = cos(w), a0 = 1.0 + al / A;
+    return (biquad){(1.0 + al * A) / a0, -2.0 * c / a0, (1.0 - al * A) / a0, -2.0 * c / a0,
+                    (1.0 - al / A) / a0};
+}
+
+static biquad bandpass(double fc, double q, int rate)
+{
+    double w = 2.0 * M_PI * fc / rate, al = sin(w) / (2.0 * q), c = cos(w), a0 = 1.0 + al;
+    return (biquad){al / a0, 0.0, -al / a0, -2.0 * c / a0, (1.0 - al) / a0};
+}
+
+/* shelf with slope 1: low (low != 0) or high shelf at fc */
+static biquad shelf(double fc, double gain_db, int low, int rate)
+{
+    double A = pow(10.0, gain_db / 40.0), w = 2.0 * M_PI * fc / rate, c = cos(w);
+    double al = sin(w) / 2.0 * sqrt(2.0), sq = 2.0 * sqrt(A) * al;
+    double b0, b1, b2, a0, a1, a2;
+    if (low) {
+        b0 = A * ((A + 1) - (A - 1) * c + sq);
+        b1 = 2 * A * ((A - 1) - (A + 1) * c);
+        b2 = A * ((A + 1) - (A - 1) * c - sq);
+        a0 = (A + 1) + (A - 1) * c + sq;
+        a1 = -2 * ((A - 1) + (A + 1) * c);
+        a2 = (A + 1) + (A - 1) * c - sq;
+    } else {
+        b0 = A * ((A + 1) + (A - 1) * c + sq);
+        b1 = -2 * A * ((A - 1) + (A + 1) * c);
+        b2 = A * ((A + 1) + (A - 1) * c - sq);
+        a0 = (A + 1) - (A - 1) * c + sq;
+        a1 = 2 * ((A - 1) - (A + 1) * c);
+        a2 = (A + 1) - (A - 1) * c - sq;
+    }
+    return (biquad){b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0};
+}
+
+static void run_biquad(const biquad *f, float *x, int n)
+{
+    double x1 = 0, x2 = 0, y1 = 0, y2 = 0;
+    for (int i = 0; i < n; i++) {
+        double v = x[i];
+        double y = f->b0 * v + f->b1 * x1 + f->b2 * x2 - f->a1 * y1 - f->a2 * y2;
+        x2 = x1;
+        x1 = v;
+        y2 = y1;
+        y1 = y;
+        x[i] = (float)y;
+    }
+}
+
+static void normalise(float *x, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += (double)x[i] * x[i];
+    double rms = sqrt(s / (n > 0 ? n : 1));
+    float g = rms > 1e-20 ? (float)(1.0 / rms) : 0.0f;
+    for (int i = 0; i < n; i++)
+        x[i] *= g;
+}
+
+static double fmax_of(int rate) { return fmin(16000.0, 0.45 * rate); }
+
+static void coloured(rng *r, float *x, int n, int rate)
+{
+    for (int i = 0; i < n; i++)
+        x[i] = gauss(r);
+    int k = 1 + (int)(uni(r) * 4.0);
+    for (int j = 0; j < k; j++) {
+        biquad f = peaking(logrange(r, 50.0, fmax_of(rate)), logrange(r, 0.4, 6.0),
+                           range(r, -18.0, 18.0), rate);
+        run_biquad(&f, x, n);
+    }
+    biquad t = shelf(logrange(r, 150.0, fmax_of(rate) / 2), range(r, -24.0, 12.0), uni(r) < 0.5,
+                     rate);
+    run_biquad(&t, x, n);
+}
+
+static void band(rng *r, float *x, int n, int rate, float *tmp)
+{
+    memset(x, 0, sizeof(float) * (size_t)n);
+    int k = 1 + (int)(uni(r) * 3.0);
+    for (int j = 0; j < k; j++) {
+        for (int i = 0; i < n; i++)
+            tmp[i] = gauss(r);
+        biquad f = bandpass(logrange(r, 60.0, fmax_of(rate)), logrange(r, 1.0, 30.0), rate);
+        run_biquad(&f, tmp, n);
+        normalise(tmp, n);
+        float g = (float)pow(10.0, range(r, -12.0, 0.0) / 20.0);
+        for (int i = 0; i < n; i++)
+            x[i] += g * tmp[i];
+    }
+}
+
+static void tonal(rng *r, float *x, int n, int rate, float *tmp)
+{
+    double f0 = logrange(r, 30.0, 3000.0), roll = range(r, 0.3, 0.95);
+    int H = 1 + (int)(uni(r) * 12.0);
+    double vib_rate = logrange(r, 0.1, 3.0), vib_depth = range(r, 0.0, 0.005);
+    double vib_ph = range(r, 0.0, 2.0 * M_PI);
+    memset(x, 0, sizeof(float) * (size_t)n);
+    for (int h = 1; h <= H; h++) {
+        double f = f0 * h;
+        if (f >= 0.45 * rate)
+            break;
+        double a = pow(roll, h - 1) * (uni(r) < 0.2 ? 0.1 : 1.0), ph = range(r, 0.0, 2.0 * M_PI);
+        double phase = ph;
+        for (int i = 0; i < n; i++) {
+            double fi = f * (1.0 + vib_depth * sin(2.0 * M_PI * vib_rate * i / rate + vib_ph));
+            phase += 2.0 * M_PI * fi / rate;
+            if (phase > 2.0 * M_PI)
+                phase -= 2.0 * M_PI;
+            x[i] += (float)(a * sin(phase));
+        }
+    }
+    normalise(x, n);
+    coloured(r, tmp, n, rate); /* a faint floor */
+    normalise(tmp, n);
+    float g = (float)pow(10.0, range(r, -40.0, -15.0) / 20.0);
+    for (int i = 0; i < n; i++)
+        x[i] += g * tmp[i];
+}
+
+static void impulsive(rng *r, float *x, int n, int rate)
+{
+    memset(x, 0, sizeof(float) * (size_t)n);
+    double per_s = logrange(r, 1.0, 60.0);
+    double tau = logrange(r, 0.0005, 0.01) * rate; /* decay in samples */
+    double p = per_s / rate;
+    biquad col = peaking(logrange(r, 200.0, fmax_of(rate)), 1.0, range(r, 0.0, 15.0), rate);
+    for (int i = 0; i < n; i++) {
+        if (uni(r) >= p)
+            continue;
+        float amp = (float)logrange(r, 0.1, 1.0) * (uni(r) < 0.5 ? -1.0f : 1.0f);
+        int len = (int)(tau * 5.0) + 1;
+        for (int j = 0; j < len && i + j < n; j++)
+            x[i + j] += amp * (float)exp(-j / tau) * gauss(r);
+    }
+    run_biquad(&col, x, n);
+}
+
+/* amplitude modulation: a sine or smoothed random gusts; in place */
+static void modulate(rng *r, float *x, int n, int rate, float *tmp)
+{
+    if (uni(r) < 0.5) {
+        double fr = logrange(r, 0.2, 12.0), d = range(r, 0.2, 1.0), ph = range(r, 0, 2 * M_PI);
+        for (int i = 0; i < n; i++)
+            x[i] *= (float)(1.0 - d * 0.5 * (1.0 + sin(2.0 * M_PI * fr * i / rate + ph)));
+    } else {
+        /* gusts: white noise low-passed twice at 0.3..4 Hz, exponentiated */
+        double fc = logrange(r, 0.3, 4.0), a = exp(-2.0 * M_PI * fc / rate), depth = range(r, 1, 3);
+        double y1 = 0.0, y2 = 0.0;
+        /* start the filters in their steady state: run a second of warm-up */
+        for (int i = -rate; i < n; i++) {
+            double v = gauss(r);
+            y1 = a * y1 + (1.0 - a) * v;
+            y2 = a * y2 + (1.0 - a) * y1;
+            if (i >= 0)
+                tmp[i] = (float)y2;
+        }
+        normalise(tmp, n);
+        for (int i = 0; i < n; i++)
+            x[i] *= (float)exp(depth * 0.5 * tmp[i] - depth * depth * 0.125);
+    }
+}
+
+void noisegen_fill(float *out, int n, int rate, uint64_t key)
+{
+    if (n <= 0)
+        return;
+    rng r = {key ^ 0x6E6F697365ull};
+    float *comp = malloc(sizeof(float) * (size_t)n), *tmp = malloc(sizeof(float) * (size_t)n);
+    memset(out, 0, sizeof(float) * (size_t)n);
+    if (!comp || !tmp) { /* out of memory: white noise, still deterministic */
+        for (int i = 0; i < n; i++)
+            out[i] = gauss(&r);
+        free(comp);
+        free(tmp);
+        return;
+    }
+    int k = 1 + (int)(uni(&r) * 3.0);
+    for (int c = 0; c < k; c++) {
+        double t = uni(&r);
+        if (t < 0.40)
+            coloured(&r, comp, n, rate);
+        else if (t < 0.60)
+            band(&r, comp, n, rate, tmp);
+        else if (t < 0.85)
+            tonal(&r, comp, n, rate, tmp);
+        else
+            impulsive(&r, comp, n, rate);
+        if (uni(&r) < 0.35)
+            modulate(&r, comp, n, rate, tmp);
+        normalise(comp, n);
+        float g = c == 0 ? 1.0f : (float)pow(10.0, range(&r, -20.0, 0.0) / 20.0);
+        for (int i = 0; i < n; i++)
+            out[i] += g * comp[i];
+    }
+    normalise(out, n);
+    free(comp);
+    free(tmp);
+}

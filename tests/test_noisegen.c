@@ -1,0 +1,98 @@
+/* test_noisegen.c - the procedural training noise (cli/noisegen.c): deterministic, finite,
+ * unit RMS, and varied: across keys the spectral centroid and the spectral flatness spread
+ * widely (coloured, tonal and band noises are all drawn). */
+#include "noisegen.h"
+
+#include <check.h>
+#include <fftw3.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N 48000
+#define RATE 48000
+
+/* centroid (Hz) and flatness (geometric / arithmetic mean of the power spectrum) of x */
+static void spectrum_shape(const float *x, double *centroid, double *flat)
+{
+    float *in = fftwf_alloc_real(N);
+    fftwf_complex *out = fftwf_alloc_complex(N / 2 + 1);
+    fftwf_plan p = fftwf_plan_dft_r2c_1d(N, in, out, FFTW_ESTIMATE);
+    memcpy(in, x, sizeof(float) * N);
+    fftwf_execute(p);
+    double s = 0, sf = 0, lg = 0;
+    for (int k = 1; k <= N / 2; k++) {
+        double pw = (double)out[k][0] * out[k][0] + (double)out[k][1] * out[k][1] + 1e-12;
+        s += pw;
+        sf += pw * k * (double)RATE / N;
+        lg += log(pw);
+    }
+    *centroid = sf / s;
+    *flat = exp(lg / (N / 2)) / (s / (N / 2));
+    fftwf_destroy_plan(p);
+    fftwf_free(in);
+    fftwf_free(out);
+}
+
+START_TEST(test_deterministic_finite_unit)
+{
+    float *a = malloc(sizeof(float) * N), *b = malloc(sizeof(float) * N);
+    for (uint64_t key = 1; key <= 40; key++) {
+        noisegen_fill(a, N, RATE, key * 7919);
+        noisegen_fill(b, N, RATE, key * 7919);
+        ck_assert(memcmp(a, b, sizeof(float) * N) == 0);
+        double e = 0;
+        for (int i = 0; i < N; i++) {
+            ck_assert_msg(isfinite(a[i]), "key %llu sample %d", (unsigned long long)key, i);
+            e += (double)a[i] * a[i];
+        }
+        ck_assert_msg(fabs(sqrt(e / N) - 1.0) < 1e-3, "rms %g", sqrt(e / N));
+        noisegen_fill(b, N, RATE, key * 7919 + 1);
+        ck_assert(memcmp(a, b, sizeof(float) * N) != 0);
+    }
+    /* other rates and lengths work too */
+    noisegen_fill(a, 1000, 8000, 3);
+    noisegen_fill(a, 5, 192000, 3);
+    for (int i = 0; i < 5; i++)
+        ck_assert(isfinite(a[i]));
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* Over 200 keys: centroids from below 1 kHz to above 4 kHz, and both very peaky (tonal or
+ * narrow-band: flatness < 0.01) and broad (flatness > 0.3) spectra occur, each in at least 5%
+ * of the draws. */
+START_TEST(test_variety)
+{
+    float *a = malloc(sizeof(float) * N);
+    int low = 0, high = 0, peaky = 0, broad = 0;
+    for (uint64_t key = 0; key < 200; key++) {
+        noisegen_fill(a, N, RATE, 0xC0FFEEull + key);
+        double c, f;
+        spectrum_shape(a, &c, &f);
+        low += c < 1000.0;
+        high += c > 4000.0;
+        peaky += f < 0.01;
+        broad += f > 0.3;
+    }
+    ck_assert_msg(low >= 10 && high >= 10 && peaky >= 10 && broad >= 10,
+                  "low %d high %d peaky %d broad %d of 200", low, high, peaky, broad);
+    free(a);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("noisegen");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_deterministic_finite_unit);
+    tcase_add_test(tc, test_variety);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
