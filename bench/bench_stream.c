@@ -1,5 +1,5 @@
 /* bench_stream.c - cost of the real-time engine for one channel.
- * Usage: bench_stream [MODEL.lpm] [--rate HZ] [--steps S] [--seconds N]
+ * Usage: bench_stream [MODEL.lpm] [--rate HZ] [--steps S] [--seconds N] [--spread]
  * Without a model file, a "small" causal STFT denoiser with random weights (the rt
  * architecture) is used: the cost does not depend on the weights.
  * Prints, for block sizes 32 and 256 frames: real-time factor (processing time / audio
@@ -30,13 +30,15 @@ static double cpu_now(void)
 int main(int argc, char **argv)
 {
     const char *path = NULL;
-    int rate = 48000, steps = 4;
+    int rate = 48000, steps = 4, spread = 0;
     double seconds = 60.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rate") && i + 1 < argc)
             rate = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc)
             steps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--spread"))
+            spread = 1;
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = atof(argv[++i]);
         else
@@ -65,8 +67,9 @@ int main(int argc, char **argv)
     lpi_rng r = lpi_rng_make(9, 9, 9);
     for (size_t i = 0; i < n; i++)
         x[i] = 0.1f * lpi_rng_normal(&r);
-    printf("model %s, host rate %d Hz, %d steps, %.0f s of audio per block size\n",
-           path ? path : "(small, random weights)", rate, steps, seconds);
+    printf("model %s, host rate %d Hz, %d steps%s, %.0f s of audio per block size\n",
+           path ? path : "(small, random weights)", rate, steps,
+           spread ? ", work spread over the hop" : "", seconds);
     const int blocks[] = {32, 256};
     for (int bi = 0; bi < 2; bi++) {
         limpid_stream_opts o;
@@ -74,6 +77,7 @@ int main(int argc, char **argv)
         o.sample_rate = rate;
         o.max_steps = steps > 4 ? steps : 4;
         o.steps = steps;
+        o.spread = spread;
         limpid_stream *st = NULL;
         if (limpid_stream_create(&st, m, &o) != LIMPID_OK) {
             fprintf(stderr, "bench_stream: this model cannot stream\n");

@@ -281,6 +281,7 @@ int cmd_live(int argc, char **argv)
     so.max_steps = so.steps = (int)steps;
     so.strength = (float)strength;
     so.seed = (uint64_t)seed;
+    so.spread = 1; /* even work per callback: no callback carries a whole frame */
     live_rt L;
     memset(&L, 0, sizeof L);
     L.n_streams = 1; /* probe at the model's rate: is the model streamable at all? */

@@ -56,6 +56,7 @@ static const key_def keys[] = {
     {"weight_decay", K_FLOAT, T(weight_decay), 0, 10, 0},
     {"clip", K_FLOAT, T(clip), 0, 1e6, 0},
     {"ema_decay", K_FLOAT, T(ema_decay), 0, 0.999999, 0},
+    {"t_top", K_FLOAT, T(t_top), 0, 1, 0},
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 

@@ -222,6 +222,8 @@ static engine *engine_create(const char *path, double rate, int nch, int is_defa
     o.steps = 2;
     o.strength = 1.0f;
     o.seed = STREAM_SEED; /* the same for every channel: linked stereo */
+    o.spread = 1; /* a frame's work spread over the next hop: no call carries a whole frame
+                     at small host blocks (one hop more latency, reported) */
     for (int c = 0; c < nch; c++) {
         limpid_status st = limpid_stream_create(&e->st[c], e->model, &o);
         if (st != LIMPID_OK) {

@@ -162,12 +162,13 @@ START_TEST(test_block_size_independent)
     const size_t n = 20000;
     float *x = malloc(n * 4), *y0 = malloc(n * 4), *y = malloc(n * 4);
     test_signal(x, n, 9);
-    for (int ri = 0; ri < 3; ri++) {
+    for (int ri = 0; ri < 6; ri++) {
         limpid_stream_opts o;
         limpid_stream_opts_default(&o);
-        o.sample_rate = rates[ri];
+        o.sample_rate = rates[ri % 3];
         o.steps = 2;
         o.seed = 7;
+        o.spread = ri >= 3;
         limpid_stream *st = NULL;
         ck_assert_int_eq(limpid_stream_create(&st, m, &o), LIMPID_OK);
         run_stream(st, x, y0, n, 4096, 0);
@@ -175,12 +176,56 @@ START_TEST(test_block_size_independent)
             for (int ip = 0; ip < 2; ip++) {
                 limpid_stream_reset(st);
                 run_stream(st, x, y, n, blocks[bi], ip);
-                ck_assert_msg(memcmp(y, y0, n * 4) == 0, "rate %d block %zu in-place %d differs",
-                              rates[ri], blocks[bi], ip);
+                ck_assert_msg(memcmp(y, y0, n * 4) == 0,
+                              "rate %d spread %d block %zu in-place %d differs", rates[ri % 3],
+                              o.spread, blocks[bi], ip);
             }
         limpid_stream_destroy(st);
     }
     free(x); free(y0); free(y);
+    limpid_model_destroy(m);
+}
+END_TEST
+
+/* Spreading a frame's work over the next hop changes when it is computed, not what: the
+ * output is the unspread output delayed by exactly one hop, bit for bit (at the model rate),
+ * for any step count and with settings changed on the way. */
+START_TEST(test_spread_is_delayed)
+{
+    limpid_model *m = tiny_model(0, 8);
+    const size_t n = 15000;
+    const int hop = m->cfg.hop;
+    float *x = malloc(n * 4), *a = malloc(n * 4), *b = malloc(n * 4);
+    test_signal(x, n, 4);
+    limpid_stream *sa = NULL, *sb = NULL;
+    limpid_stream_opts o;
+    limpid_stream_opts_default(&o);
+    o.sample_rate = SR;
+    o.steps = 3;
+    ck_assert_int_eq(limpid_stream_create(&sa, m, &o), LIMPID_OK);
+    o.spread = 1;
+    ck_assert_int_eq(limpid_stream_create(&sb, m, &o), LIMPID_OK);
+    ck_assert_int_eq(limpid_stream_latency(sb), limpid_stream_latency(sa) + hop);
+    /* the same settings changes at the same sample positions (hop boundaries shifted by
+     * nothing: both streams see them before the same frame starts) */
+    for (size_t i = 0; i < n; i += 500) {
+        size_t k = n - i < 500 ? n - i : 500;
+        if (i == 5000) {
+            limpid_stream_set_steps(sa, 1);
+            limpid_stream_set_steps(sb, 1);
+            limpid_stream_set_strength(sa, 0.5f);
+            limpid_stream_set_strength(sb, 0.5f);
+        }
+        limpid_stream_process(sa, x + i, a + i, k);
+        run_stream(sb, x + i, b + i, k, 7, 0);
+    }
+    for (size_t i = 0; i < (size_t)hop; i++)
+        ck_assert(b[i] == 0.0f);
+    for (size_t i = (size_t)hop; i < n; i++)
+        ck_assert_msg(b[i] == a[i - hop], "sample %zu: %g vs %g", i, b[i], a[i - hop]);
+    limpid_stream_destroy(sa);
+    limpid_stream_destroy(sb);
+    free(x); free(a); free(b);
     limpid_model_destroy(m);
 }
 END_TEST
@@ -199,8 +244,8 @@ START_TEST(test_latency_measured)
     limpid_model *m = NULL;
     ck_assert_int_eq(limpid_model_create(&m, &cfg, 3), LIMPID_OK);
     const int rates[] = {48000, 44100, 96000};
-    for (int ri = 0; ri < 3; ri++) {
-        const size_t n = (size_t)rates[ri] / 2;
+    for (int ri = 0; ri < 6; ri++) {
+        const size_t n = (size_t)rates[ri % 3] / 2;
         float *x = malloc(n * 4), *y = malloc(n * 4);
         lpi_rng r = lpi_rng_make(1, 2, 3);
         /* noise low-passed (moving average) so it stays inside every passband */
@@ -212,12 +257,13 @@ START_TEST(test_latency_measured)
         }
         limpid_stream_opts o;
         limpid_stream_opts_default(&o);
-        o.sample_rate = rates[ri];
+        o.sample_rate = rates[ri % 3];
         o.steps = 1;
+        o.spread = ri >= 3;
         limpid_stream *st = NULL;
         ck_assert_int_eq(limpid_stream_create(&st, m, &o), LIMPID_OK);
         const int lat = limpid_stream_latency(st);
-        ck_assert_int_le(lat, (int)(0.040 * rates[ri])); /* the 40 ms budget */
+        ck_assert_int_le(lat, (int)(0.040 * rates[ri % 3])); /* the 40 ms budget */
         limpid_stream_process(st, x, y, n);
         int best = -1;
         double bv = -1.0;
@@ -230,7 +276,8 @@ START_TEST(test_latency_measured)
                 best = lag;
             }
         }
-        ck_assert_msg(best == lat, "rate %d: measured delay %d, reported %d", rates[ri], best, lat);
+        ck_assert_msg(best == lat, "rate %d spread %d: measured delay %d, reported %d",
+                      rates[ri % 3], o.spread, best, lat);
         limpid_stream_destroy(st);
         free(x);
         free(y);
@@ -283,6 +330,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_matches_batch);
     tcase_add_test(tc, test_block_size_independent);
+    tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);
     tcase_add_test(tc, test_robust);
     suite_add_tcase(s, tc);

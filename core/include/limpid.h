@@ -307,7 +307,8 @@ LIMPID_API limpid_status limpid_generate(limpid_ctx *c, int cls, size_t n, float
  * step evaluates the network incrementally (per-layer history, no recomputation), so a model
  * that is causal (limpid_config.lookahead = 0, STFT domain, task denoise, a gain or Wiener
  * head) streams with latency = n_fft model samples (STFT analysis and overlap-add, n_fft - hop,
- * plus one hop of buffering), whatever the block size and the number of steps; when the host
+ * plus one hop of buffering; one hop more with opts.spread), whatever the block size and the
+ * number of steps; when the host
  * rate differs from the model's, the two resamplers' delays and a FIFO are added (constant).
  * Other models are refused with LIMPID_ERR_UNSUPPORTED (with lookahead, every sampling step
  * would add its lookahead to the delay).
@@ -326,9 +327,15 @@ typedef struct limpid_stream_opts {
     int steps;        /* DDIM steps now (1..max_steps) */
     float strength;   /* the reverse process's start, as limpid_sample_opts.start, (0, 1] */
     uint64_t seed;    /* noise seed (per-frame counter-based: same seed, same output) */
+    int spread;       /* 0: a frame's work runs in the call that completes its hop (lowest
+                         latency: n_fft); 1: it is spread evenly over the next hop, so no
+                         call carries a whole frame's work (for small host blocks: plugins,
+                         live audio), one hop more latency (n_fft + hop). The samples are
+                         the same, delayed by that hop. */
 } limpid_stream_opts;
 
-LIMPID_API void limpid_stream_opts_default(limpid_stream_opts *o); /* 48 kHz, 4/4 steps, 1.0, 0 */
+/* 48 kHz, 4 of max 4 steps, strength 1, seed 0, no spreading */
+LIMPID_API void limpid_stream_opts_default(limpid_stream_opts *o);
 LIMPID_API limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
                                               const limpid_stream_opts *o);
 LIMPID_API void limpid_stream_destroy(limpid_stream *s);
@@ -359,6 +366,9 @@ typedef struct limpid_train_config {
     float clip;         /* global gradient-norm clip; <= 0 disables */
     float ema_decay;    /* EMA of the weights, e.g. 0.999; 0 disables */
     uint64_t seed;      /* initialisation, diffusion steps and noise */
+    float t_top;        /* share of items trained at the last step t = T (from pure noise:
+                           the network's predictive estimate, what the first sampling step
+                           uses), the others at t uniform in 1..T; 0 (default): all uniform */
 } limpid_train_config;
 
 LIMPID_API void limpid_train_config_default(limpid_train_config *tc);
@@ -385,6 +395,9 @@ LIMPID_API const limpid_train_config *limpid_trainer_train_config(const limpid_t
 LIMPID_API const limpid_config *limpid_trainer_model_config(const limpid_trainer *t);
 /* Current learning rate (the schedule at the next step). */
 LIMPID_API float limpid_trainer_lr(const limpid_trainer *t);
+/* Change the share of items trained at t = T (limpid_train_config.t_top, 0..1) of a running
+ * or resumed trainer; saved in later checkpoints. */
+LIMPID_API limpid_status limpid_trainer_set_t_top(limpid_trainer *t, float t_top);
 
 /* A checkpoint holds everything needed to resume bit-exactly: weights, AdamW moments, EMA,
  * step counter, configs and provenance. */

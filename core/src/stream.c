@@ -60,9 +60,13 @@ struct limpid_stream {
     lpi_schedule sched;
     limpid_stft *stft;
 
-    /* model-rate hop buffers */
-    float *inbuf, *outbuf; /* [hop] */
+    /* model-rate hop buffers [hop] each: the hop being collected, the hop of the frame in
+     * flight, the output hop playing and the one being computed */
+    float *inbuf, *in_work, *out_play, *out_next;
     int pos;
+    int spread;          /* spread each frame's stages over the next hop */
+    int stage;           /* next stage of the frame in flight, -1 when none */
+    int stage_total;     /* its number of stages */
 
     /* per-frame vectors */
     float *Y;      /* [Cx] compressed noisy spectrum of the frame */
@@ -264,62 +268,54 @@ void limpid_stream_set_strength(limpid_stream *st, float strength)
 /* ------------------------------------------------------------------------ */
 /* One frame */
 
-/* The network at the newest column for lane s: x[Cx] -> out[Co]. The h history of layer i
- * lives in the ring hist[s][i][R][C] at slot frame % R. Vectors are padded to Cp. */
-static void lane_forward(limpid_stream *st, int s)
+/* The work of one frame is a sequence of stages (so that it can be spread over a hop):
+ *   0                      STFT frame, conditioning, initial x (apply settings first)
+ *   1 + s*(N+2)            lane s: input projection
+ *   1 + s*(N+2) + 1 + i    lane s: residual layer i (i < N)
+ *   1 + s*(N+2) + N + 1    lane s: skip and output layers, head, DDIM update
+ *   1 + S*(N+2)            decompress, overlap-add into the output hop
+ * n_stages(S) = 2 + S*(N+2). The h history of layer i of lane s lives in the ring
+ * hist[s][i][R][C] at slot frame % R. Vectors are padded to Cp. */
+static int n_stages(const limpid_stream *st) { return 2 + st->steps * (st->N + 2); }
+
+static void stage_layer(limpid_stream *st, int s, int i)
 {
     const int C = st->C, Cp = st->Cp, N = st->N, R = st->R;
     const int64_t k = st->frame;
-    const float *proj = st->proj + (size_t)s * N * C;
+    const int d = st->L->layer[i].dilation;
+    const float *p = st->proj + ((size_t)s * N + (size_t)i) * C;
     float *h = st->h;
-    mvt(&st->m_in, st->x, h, 0);
-    for (int c = 0; c < Cp; c++)
-        h[c] = relu_f(h[c]);
-    memset(st->skip, 0, (size_t)Cp * sizeof(float));
-    for (int i = 0; i < N; i++) {
-        const int d = st->L->layer[i].dilation;
-        const float *p = proj + (size_t)i * C;
-        float *ring = st->hist + ((size_t)s * N + (size_t)i) * (size_t)R * C;
-        memcpy(ring + (size_t)(k % R) * C, h, (size_t)C * sizeof(float));
-        /* taps n - 2d, n - d, n (causal): y = h + p, zero before the first frame */
-        for (int tap = 0; tap < 3; tap++) {
-            int64_t f = k - (int64_t)(2 - tap) * d;
-            float *dst = st->col + (size_t)tap * C;
-            if (f < 0) {
-                memset(dst, 0, (size_t)C * sizeof(float));
-            } else {
-                const float *src = ring + (size_t)(f % R) * C;
-                for (int c = 0; c < C; c++)
-                    dst[c] = src[c] + p[c];
-            }
-        }
-        /* col[3C:4C] holds c (set once per frame) */
-        mvt(&st->m_dil[i], st->col, st->a, 0);
-        gate(st->a, Cp);
-        mvt(&st->m_out[i], st->a, st->r, 0);
-        const float *ob = st->outb + (size_t)i * Cp;
-        for (int c = 0; c < Cp; c++) {
-            h[c] = (h[c] + st->r[c] + ob[c]) * 0.70710678118654752f;
-            st->skip[c] += st->r[Cp + c];
+    float *ring = st->hist + ((size_t)s * N + (size_t)i) * (size_t)R * C;
+    memcpy(ring + (size_t)(k % R) * C, h, (size_t)C * sizeof(float));
+    /* taps n - 2d, n - d, n (causal): y = h + p, zero before the first frame */
+    for (int tap = 0; tap < 3; tap++) {
+        int64_t f = k - (int64_t)(2 - tap) * d;
+        float *dst = st->col + (size_t)tap * C;
+        if (f < 0) {
+            memset(dst, 0, (size_t)C * sizeof(float));
+        } else {
+            const float *src = ring + (size_t)(f % R) * C;
+            for (int c = 0; c < C; c++)
+                dst[c] = src[c] + p[c];
         }
     }
-    const float inv_sqrt_n = (float)(1.0 / sqrt((double)N));
-    for (int c = 0; c < Cp; c++)
-        st->skip[c] *= inv_sqrt_n;
-    mvt(&st->m_skip, st->skip, st->s, 0);
-    for (int c = 0; c < Cp; c++)
-        st->s[c] = relu_f(st->s[c]);
-    mvt(&st->m_final, st->s, st->out, 0);
+    /* col[3C:4C] holds c (set once per frame) */
+    mvt(&st->m_dil[i], st->col, st->a, 0);
+    gate(st->a, Cp);
+    mvt(&st->m_out[i], st->a, st->r, 0);
+    const float *ob = st->outb + (size_t)i * Cp;
+    for (int c = 0; c < Cp; c++) {
+        h[c] = (h[c] + st->r[c] + ob[c]) * 0.70710678118654752f;
+        st->skip[c] += st->r[Cp + c];
+    }
 }
 
-static void tick(limpid_stream *st)
+static void stage_begin(limpid_stream *st)
 {
     const limpid_config *cfg = st->cfg;
     const int Cx = st->Cx, C = st->C;
     apply_settings(st);
-    const int S = st->steps;
-
-    limpid_stft_push(st->stft, st->inbuf, st->Y);
+    limpid_stft_push(st->stft, st->in_work, st->Y);
     limpid_spec_compress(st->Y, 1, st->F, cfg->compress_exp, cfg->compress_scale);
     if (st->Cc > 0) {
         const float *nc = lpi_cond_features(cfg, st->Y, 1, 1, st->ncond);
@@ -332,37 +328,114 @@ static void tick(limpid_stream *st)
     lpi_rng_normal_fill(&rng, st->eh, (size_t)Cx);
     lpi_q_sample(lpi_schedule_abar(&st->sched, st->t_step[0]), st->Y, st->eh, st->x,
                  (size_t)Cx);
-    for (int s = 0; s < S; s++) {
-        lane_forward(st, s);
-        lpi_head_forward(cfg, st->out, st->Y, st->x, 1, st->pred);
-        const double ab = lpi_schedule_abar(&st->sched, st->t_step[s]);
-        lpi_x0_eps_from_pred(cfg->target, ab, st->x, st->pred, st->x0, st->eh, (size_t)Cx);
-        if (s == S - 1)
-            break;
-        const double ab_next = lpi_schedule_abar(&st->sched, st->t_step[s + 1]);
-        const double c_x0 = sqrt(ab_next), dir2 = 1.0 - ab_next;
-        const double c_eps = dir2 > 0.0 ? sqrt(dir2) : 0.0;
-        for (int i = 0; i < Cx; i++)
-            st->x[i] = (float)(c_x0 * st->x0[i] + c_eps * st->eh[i]);
-    }
-    /* Lanes beyond the current step count are not run: when the count goes up again their
-     * history is stale and refills within one receptive field (61 frames for rt). */
+}
+
+static void stage_lane_end(limpid_stream *st, int s)
+{
+    const limpid_config *cfg = st->cfg;
+    const int Cx = st->Cx, Cp = st->Cp;
+    const float inv_sqrt_n = (float)(1.0 / sqrt((double)st->N));
+    for (int c = 0; c < Cp; c++)
+        st->skip[c] *= inv_sqrt_n;
+    mvt(&st->m_skip, st->skip, st->s, 0);
+    for (int c = 0; c < Cp; c++)
+        st->s[c] = relu_f(st->s[c]);
+    mvt(&st->m_final, st->s, st->out, 0);
+    lpi_head_forward(cfg, st->out, st->Y, st->x, 1, st->pred);
+    const double ab = lpi_schedule_abar(&st->sched, st->t_step[s]);
+    lpi_x0_eps_from_pred(cfg->target, ab, st->x, st->pred, st->x0, st->eh, (size_t)Cx);
+    if (s == st->steps - 1)
+        return;
+    const double ab_next = lpi_schedule_abar(&st->sched, st->t_step[s + 1]);
+    const double c_x0 = sqrt(ab_next), dir2 = 1.0 - ab_next;
+    const double c_eps = dir2 > 0.0 ? sqrt(dir2) : 0.0;
     for (int i = 0; i < Cx; i++)
+        st->x[i] = (float)(c_x0 * st->x0[i] + c_eps * st->eh[i]);
+}
+
+/* Lanes beyond the current step count are not run: when the count goes up again their
+ * history is stale and refills within one receptive field (61 frames for rt). */
+static void stage_end(limpid_stream *st)
+{
+    const limpid_config *cfg = st->cfg;
+    for (int i = 0; i < st->Cx; i++)
         if (!isfinite(st->x0[i]))
             st->x0[i] = 0.0f;
     limpid_spec_decompress(st->x0, 1, st->F, cfg->compress_exp, cfg->compress_scale);
-    limpid_stft_pull(st->stft, st->x0, st->outbuf);
+    limpid_stft_pull(st->stft, st->x0, st->out_next);
     st->frame++;
 }
 
-/* One model-rate sample in, one out. */
+static void run_stage(limpid_stream *st, int j)
+{
+    const int N = st->N, per = N + 2;
+    if (j == 0) {
+        stage_begin(st);
+        return;
+    }
+    if (j == 1 + st->steps * per) {
+        stage_end(st);
+        return;
+    }
+    const int s = (j - 1) / per, r = (j - 1) % per;
+    if (r == 0) {
+        mvt(&st->m_in, st->x, st->h, 0);
+        for (int c = 0; c < st->Cp; c++)
+            st->h[c] = relu_f(st->h[c]);
+        memset(st->skip, 0, (size_t)st->Cp * sizeof(float));
+    } else if (r <= N) {
+        stage_layer(st, s, r - 1);
+    } else {
+        stage_lane_end(st, s);
+    }
+}
+
+/* Finish the frame in flight (its remaining stages). */
+static void finish_frame(limpid_stream *st)
+{
+    while (st->stage >= 0 && st->stage < st->stage_total)
+        run_stage(st, st->stage++);
+    st->stage = -1;
+}
+
+/* One model-rate sample in, one out.
+ * Without spreading: at the end of hop k the whole of frame k runs; its output hop plays
+ * during hop k+1 (latency n_fft). With spreading, frame k's stages run during hop k+1, a
+ * share proportional to the samples seen (stage j is done once j < ceil(T * pos / hop)),
+ * and its output plays during hop k+2 (latency n_fft + hop). Either way the work depends
+ * only on the sample position, never on how the calls cut the stream. */
 static inline float engine_sample(limpid_stream *st, float v)
 {
     st->inbuf[st->pos] = isfinite(v) ? v : 0.0f;
-    float y = st->outbuf[st->pos];
-    if (++st->pos == st->hop) {
+    float y = st->out_play[st->pos];
+    st->pos++;
+    if (st->spread && st->stage >= 0) {
+        int want = (int)(((int64_t)st->stage_total * st->pos + st->hop - 1) / st->hop);
+        while (st->stage < want)
+            run_stage(st, st->stage++);
+    }
+    if (st->pos == st->hop) {
         st->pos = 0;
-        tick(st);
+        finish_frame(st); /* (spread: already done by the rule above) */
+        float *t = st->out_play; /* the finished frame's output plays next */
+        st->out_play = st->out_next;
+        st->out_next = t;
+        t = st->in_work; /* this hop becomes the next frame's input */
+        st->in_work = st->inbuf;
+        st->inbuf = t;
+        st->stage = 0;
+        if (!st->spread) {
+            st->stage_total = 0; /* settings are applied in stage 0: count after it */
+            run_stage(st, st->stage++);
+            st->stage_total = n_stages(st);
+            finish_frame(st);
+            t = st->out_play;
+            st->out_play = st->out_next;
+            st->out_next = t;
+        } else {
+            run_stage(st, st->stage++); /* stage 0 (applies settings), then count */
+            st->stage_total = n_stages(st);
+        }
     }
     return y;
 }
@@ -431,7 +504,11 @@ void limpid_stream_reset(limpid_stream *st)
         return;
     limpid_stft_reset(st->stft);
     memset(st->inbuf, 0, (size_t)st->hop * sizeof(float));
-    memset(st->outbuf, 0, (size_t)st->hop * sizeof(float));
+    memset(st->in_work, 0, (size_t)st->hop * sizeof(float));
+    memset(st->out_play, 0, (size_t)st->hop * sizeof(float));
+    memset(st->out_next, 0, (size_t)st->hop * sizeof(float));
+    st->stage = -1;
+    st->stage_total = 0;
     memset(st->hist, 0, (size_t)st->max_steps * st->N * st->R * st->C * sizeof(float));
     st->pos = 0;
     st->frame = 0;
@@ -456,9 +533,11 @@ int limpid_stream_latency(const limpid_stream *st)
 static limpid_status stream_latency_init(limpid_stream *st, int host_rate)
 {
     const int mr = st->cfg->sample_rate;
-    const double engine = (double)st->n_fft; /* model samples */
+    /* model samples; spreading plays each frame one hop later */
+    const int eng = st->n_fft + (st->spread ? st->hop : 0);
+    const double engine = (double)eng;
     if (!st->rs_in) {
-        st->latency = st->n_fft;
+        st->latency = eng;
         return LIMPID_OK;
     }
     /* the count pattern repeats with the rational period of the two rates; a few seconds
@@ -498,7 +577,9 @@ void limpid_stream_destroy(limpid_stream *st)
     free(st->fifo);
     free(st->rs_tmp);
     free(st->inbuf);
-    free(st->outbuf);
+    free(st->in_work);
+    free(st->out_play);
+    free(st->out_next);
     free(st->Y);
     free(st->hist);
     free(st->proj);
@@ -623,6 +704,7 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     st->n_fft = cfg->n_fft;
     st->max_steps = o->max_steps;
     st->seed = o->seed;
+    st->spread = o->spread != 0;
     int maxd = 1;
     for (int i = 0; i < L->N; i++)
         if (L->layer[i].dilation > maxd)
@@ -637,10 +719,13 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
                   4 * (size_t)C + 2 * (size_t)C + (size_t)L->E + 2 * (size_t)L->H;
     st->Y = calloc(nvec, sizeof(float));
     st->inbuf = calloc((size_t)st->hop, sizeof(float));
-    st->outbuf = calloc((size_t)st->hop, sizeof(float));
+    st->in_work = calloc((size_t)st->hop, sizeof(float));
+    st->out_play = calloc((size_t)st->hop, sizeof(float));
+    st->out_next = calloc((size_t)st->hop, sizeof(float));
     st->hist = calloc((size_t)st->max_steps * st->N * st->R * C, sizeof(float));
     st->proj = calloc((size_t)st->max_steps * st->N * C, sizeof(float));
-    if (!st->Y || !st->inbuf || !st->outbuf || !st->hist || !st->proj)
+    if (!st->Y || !st->inbuf || !st->in_work || !st->out_play || !st->out_next || !st->hist ||
+        !st->proj)
         goto fail;
     float *q = st->Y + Cx;
     st->x = q; q += Cx;

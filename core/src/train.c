@@ -123,6 +123,8 @@ static limpid_status train_config_check(const limpid_config *cfg, const limpid_t
         TBAD("gradient clip %g is not finite", (double)tc->clip);
     if (!(tc->ema_decay >= 0.0f && tc->ema_decay < 1.0f))
         TBAD("EMA decay %g is outside [0, 1)", (double)tc->ema_decay);
+    if (!(tc->t_top >= 0.0f && tc->t_top <= 1.0f))
+        TBAD("share of items at t = T %g is outside [0, 1]", (double)tc->t_top);
     return LIMPID_OK;
 #undef TBAD
 }
@@ -315,6 +317,14 @@ float limpid_trainer_lr(const limpid_trainer *t)
     return t ? (float)lr_at(&t->tc, t->step) : 0.0f;
 }
 
+limpid_status limpid_trainer_set_t_top(limpid_trainer *t, float t_top)
+{
+    if (!t || !(t_top >= 0.0f && t_top <= 1.0f))
+        return LIMPID_ERR_INVALID;
+    t->tc.t_top = t_top;
+    return LIMPID_OK;
+}
+
 int64_t limpid_trainer_steps_done(const limpid_trainer *t) { return t ? t->step : 0; }
 
 const limpid_train_config *limpid_trainer_train_config(const limpid_trainer *t)
@@ -438,6 +448,8 @@ limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean, const f
     for (int b = 0; b < B; b++) {
         lpi_rng r = lpi_rng_make(t->tc.seed, (uint64_t)s, (uint64_t)b);
         int tb = 1 + (int)(lpi_rng_u64(&r) % (uint64_t)T);
+        if (t->tc.t_top > 0.0f && lpi_rng_uniform(&r) < t->tc.t_top)
+            tb = T; /* (no draw at all when t_top = 0: older runs stay bit-exact) */
         t->tstep[b] = (float)tb;
         t->abar[b] = lpi_schedule_abar(&t->sched, (double)tb);
         draw_eps(t, &r, b, ld);
@@ -636,6 +648,7 @@ static int train_to_kv(const limpid_trainer *t, lpi_kv *kv)
     lpi_kv_set_f64(&kv[n++], "train.ema_decay", tc->ema_decay);
     lpi_kv_set_i64(&kv[n++], "train.seed", (int64_t)tc->seed); /* bits of the uint64 */
     lpi_kv_set_i64(&kv[n++], "train.step", t->step);
+    lpi_kv_set_f64(&kv[n++], "train.t_top", tc->t_top);
     /* the trainer's own copies of the counters (provenance keys may round them) */
     lpi_kv_set_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
     lpi_kv_set_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
@@ -792,6 +805,10 @@ static limpid_status load_train_config(const lpi_container *c, limpid_train_conf
     tc->ema_decay = (float)fv[11];
     tc->seed = (uint64_t)iv[12];
     *step = iv[13];
+    /* optional (checkpoints from before it existed: 0) */
+    const lpi_kv *kt = lpi_container_kv(c, "train.t_top");
+    if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 1.0)
+        tc->t_top = (float)kt->f;
     return LIMPID_OK;
 }
 
