@@ -14,6 +14,8 @@ mkdir -p "$DEST"/{clean,noisy}/{speech,music}
 mapfile -t NOISES < <(find "$CORPUS/dev/noise" -name '*.wav' | sort)
 [ ${#NOISES[@]} -gt 0 ] || { echo "no dev noise in $CORPUS/dev/noise" >&2; exit 1; }
 rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/{print $3}'; }
+NT=$(mktemp --suffix=.wav "$DEST/.noise-XXXXXX") # per run: two runs into one DEST must not share it
+trap 'rm -f "$NT"' EXIT
 k=0
 mix() { # kind clean_file name
   local kind=$1 f=$2 name=$3
@@ -28,10 +30,10 @@ mix() { # kind clean_file name
   local off; off=$(awk -v a="$nd" -v b="$d" -v k="$k" 'BEGIN{r=a-b; if(r<0) r=0; printf "%.3f", (k*0.6180339887 - int(k*0.6180339887))*r}')
   # enough repeats of the stretch from off to cover the clip even when the noise file is short
   local reps; reps=$(awk -v a="$nd" -v o="$off" -v b="$d" 'BEGIN{s=a-o; if(s>b) s=b; print (s>0) ? int(b/s)+1 : 1}')
-  sox -q -R "$nf" -r 48000 -c 1 -b 32 -e float "$DEST/n.wav" trim "$off" "$d" repeat "$reps" trim 0 "${ns}s"
-  local rc rn; rc=$(rms "$c"); rn=$(rms "$DEST/n.wav")
+  sox -q -R "$nf" -r 48000 -c 1 -b 32 -e float "$NT" trim "$off" "$d" repeat "$reps" trim 0 "${ns}s"
+  local rc rn; rc=$(rms "$c"); rn=$(rms "$NT")
   local v; v=$(awk -v a="$rc" -v b="$rn" -v s="$snr" 'BEGIN{printf "%.6f", (a/exp(log(10)*s/20))/(b+1e-12)}')
-  sox -q -R -m "$c" -v "$v" "$DEST/n.wav" -b 16 "$DEST/noisy/$kind/$name-${snr}dB.wav" trim 0 "${ns}s"
+  sox -q -R -m "$c" -v "$v" "$NT" -b 16 "$DEST/noisy/$kind/$name-${snr}dB.wav" trim 0 "${ns}s"
 }
 for src in "$CORPUS"/dev/clean_speech/*/; do
   s=$(basename "$src")
@@ -43,5 +45,4 @@ for src in "$CORPUS"/dev/clean_music/*/; do
   while read -r f; do mix music "$f" "$s-$(basename "$f" .wav)"; done < <(
     find "$src" -name '*.wav' | sort | awk -v p="$PER" 'NR%5==1 && n<p {print; n++}')
 done
-rm -f "$DEST/n.wav"
 echo "dev set: $(find "$DEST/noisy" -name '*.wav' | wc -l) mixtures in $DEST"
