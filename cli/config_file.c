@@ -57,6 +57,7 @@ static const key_def keys[] = {
     {"clip", K_FLOAT, T(clip), 0, 1e6, 0},
     {"ema_decay", K_FLOAT, T(ema_decay), 0, 0.999999, 0},
     {"t_top", K_FLOAT, T(t_top), 0, 1, 0},
+    {"loss_weight", K_FLOAT, T(loss_weight), 0, 1, 0},
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -76,7 +77,7 @@ const char *cfg_target_name(limpid_target t)
 }
 const char *cfg_head_name(limpid_head h)
 {
-    return h == LIMPID_HEAD_DIRECT ? "direct" : h == LIMPID_HEAD_GAIN ? "gain" : h == LIMPID_HEAD_WIENER ? "wiener" : "?";
+    return h == LIMPID_HEAD_DIRECT ? "direct" : h == LIMPID_HEAD_GAIN ? "gain" : h == LIMPID_HEAD_WIENER ? "wiener" : h == LIMPID_HEAD_WIENER_REL ? "wiener_rel" : "?";
 }
 const char *cfg_cond_name(limpid_cond c)
 {
@@ -226,8 +227,10 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->model.head = LIMPID_HEAD_GAIN;
         else if (word_is(v, "wiener", NULL))
             out->model.head = LIMPID_HEAD_WIENER;
+        else if (word_is(v, "wiener_rel", NULL))
+            out->model.head = LIMPID_HEAD_WIENER_REL;
         else
-            return snprintf(expect, elen, "direct, gain or wiener"), -1;
+            return snprintf(expect, elen, "direct, gain, wiener or wiener_rel"), -1;
         return 0;
     case K_COND:
         if (word_is(v, "spectrum", NULL))

@@ -57,6 +57,8 @@ START_TEST(test_gain_grad) { check_head(LIMPID_HEAD_GAIN); }
 END_TEST
 START_TEST(test_wiener_grad) { check_head(LIMPID_HEAD_WIENER); }
 END_TEST
+START_TEST(test_wiener_rel_grad) { check_head(LIMPID_HEAD_WIENER_REL); }
+END_TEST
 
 /* An untrained network outputs 0: GAIN is then exactly the identity on the noisy input, and
  * WIENER nearly so for bins well above its initial floor exp(-3) ~ 0.05. */
@@ -123,12 +125,48 @@ START_TEST(test_logpow_cond)
 }
 END_TEST
 
+/* WIENER_REL: the gain does not depend on the input level: scaling the noisy spectrum by k
+ * scales the estimate by k (g2 = 0), where WIENER's absolute floor changes the gains. */
+START_TEST(test_wiener_rel_level_invariant)
+{
+    limpid_config cfg;
+    limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT, 16000);
+    cfg.n_fft = 8;
+    cfg.hop = 2;
+    const size_t cols = 3, cnt = (size_t)limpid_config_feature_channels(&cfg) * cols;
+    float out[30], cond[30], cond2[30], xt[30], p1[30], p2[30];
+    ck_assert_uint_le(cnt, 30);
+    const int F = (int)(cnt / cols) / 2;
+    for (size_t i = 0; i < cnt; i++) {
+        int row = (int)(i / cols);
+        out[i] = row < F ? 0.3f * (float)((int)(i % 5) - 2) : 0.0f; /* o1 varied, g2 = 0 */
+        cond[i] = 0.05f + 0.1f * (float)(i % 7);
+        cond2[i] = 0.01f * cond[i];
+        xt[i] = 1.0f;
+    }
+    for (int head = 0; head < 2; head++) {
+        cfg.head = head ? LIMPID_HEAD_WIENER_REL : LIMPID_HEAD_WIENER;
+        lpi_head_forward(&cfg, out, cond, xt, cols, p1);
+        lpi_head_forward(&cfg, out, cond2, xt, cols, p2);
+        double maxdiff = 0.0;
+        for (size_t i = 0; i < cnt; i++)
+            maxdiff = fmax(maxdiff, fabs(0.01 * p1[i] - p2[i]) / (0.01 * fabs(p1[i]) + 1e-9));
+        if (head)
+            ck_assert_msg(maxdiff < 1e-4, "wiener_rel: relative change %g", maxdiff);
+        else
+            ck_assert_msg(maxdiff > 0.1, "wiener (absolute floor) should change: %g", maxdiff);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("head");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_gain_grad);
     tcase_add_test(tc, test_wiener_grad);
+    tcase_add_test(tc, test_wiener_rel_grad);
+    tcase_add_test(tc, test_wiener_rel_level_invariant);
     tcase_add_test(tc, test_identity_at_init);
     tcase_add_test(tc, test_logpow_cond);
     suite_add_tcase(s, tc);

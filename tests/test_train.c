@@ -277,6 +277,7 @@ START_TEST(test_exact_resume)
     tc.warmup = 5; /* the resumed half runs on the decaying part of the schedule */
     tc.seed = 12345678901234ull;
     tc.t_top = 0.3f; /* its draws are part of the exact resume too */
+    tc.loss_weight = 0.5f;
     limpid_trainer *a = NULL, *b = NULL;
     ck_assert_int_eq(limpid_trainer_create(&a, &cfg, NULL, &tc), LIMPID_OK);
     ck_assert_int_eq(limpid_trainer_create(&b, &cfg, NULL, &tc), LIMPID_OK);
@@ -304,7 +305,8 @@ START_TEST(test_exact_resume)
               tb->lr == tc.lr && tb->lr_min == tc.lr_min && tb->warmup == tc.warmup &&
               tb->total_steps == tc.total_steps && tb->weight_decay == tc.weight_decay &&
               tb->beta1 == tc.beta1 && tb->beta2 == tc.beta2 && tb->adam_eps == tc.adam_eps &&
-              tb->clip == tc.clip && tb->ema_decay == tc.ema_decay && tb->t_top == tc.t_top);
+              tb->clip == tc.clip && tb->ema_decay == tc.ema_decay && tb->t_top == tc.t_top &&
+              tb->loss_weight == tc.loss_weight);
     ck_assert_uint_eq(tb->seed, tc.seed);
     ck_assert(memcmp(limpid_trainer_model_config(b), &cfg, sizeof cfg) == 0);
     const limpid_provenance *pb = limpid_trainer_provenance(b);
@@ -472,6 +474,9 @@ START_TEST(test_create_checks)
     ck_assert_int_eq(limpid_trainer_set_t_top(t, -0.1f), LIMPID_ERR_INVALID);
     ck_assert_int_eq(limpid_trainer_set_t_top(t, 0.5f), LIMPID_OK);
     ck_assert(limpid_trainer_train_config(t)->t_top == 0.5f);
+    ck_assert_int_eq(limpid_trainer_set_loss_weight(t, 1.5f), LIMPID_ERR_INVALID);
+    ck_assert_int_eq(limpid_trainer_set_loss_weight(t, 1.0f), LIMPID_OK);
+    ck_assert(limpid_trainer_train_config(t)->loss_weight == 1.0f);
     limpid_trainer_destroy(t);
     t = NULL;
     small_tc(&tc, 2, 1024, 100);

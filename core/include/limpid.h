@@ -144,12 +144,18 @@ typedef enum limpid_head {
     LIMPID_HEAD_DIRECT = 0, /* network output is the target */
     LIMPID_HEAD_GAIN = 1,   /* STFT denoise only, target x0: x0 = (1+g1)*noisy + g2*x_t per bin,
                                g1, g2 real per bin, from the network's 2*bins outputs */
-    LIMPID_HEAD_WIENER = 2  /* STFT denoise only, target x0: the network estimates a floor per
+    LIMPID_HEAD_WIENER = 2, /* STFT denoise only, target x0: the network estimates a floor per
                                bin, r0 = exp(o1 - 3) (compressed magnitude), and a mixing term
                                g2; per bin, with r = |noisy|, G = r^4 / (r^4 + r0^4) and
                                x0 = G*noisy + g2*x_t. The gain is decided from each bin's own
                                magnitude, so a narrow network (channels << bins) still resolves
                                single bins (tones, harmonics). */
+    LIMPID_HEAD_WIENER_REL = 3 /* as WIENER with the floor relative to the frame's level:
+                               r0 = exp(o1 - 1) * L, L = sqrt(mean over bins of r^2) of the
+                               noisy frame. The gain does not depend on the input level, and
+                               an untrained head gates at 0.37 L, inside its responsive range
+                               for any level (an absolute floor starts saturated for most
+                               bins: its gradient vanishes). */
 } limpid_head;
 
 /* What the network sees of the noisy observation (denoising, STFT domain). */
@@ -369,6 +375,11 @@ typedef struct limpid_train_config {
     float t_top;        /* share of items trained at the last step t = T (from pure noise:
                            the network's predictive estimate, what the first sampling step
                            uses), the others at t uniform in 1..T; 0 (default): all uniform */
+    float loss_weight;  /* STFT denoising: lambda of the per-bin loss weight
+                           w = 1 - lambda + lambda * P / mean(P), P = the noisy bin's
+                           compressed power (|X| for a = 0.5): lambda = 1 weighs errors about
+                           as the linear-magnitude error, so loud bins, which decide SI-SDR,
+                           count; 0 (default): the plain compressed-domain MSE */
 } limpid_train_config;
 
 LIMPID_API void limpid_train_config_default(limpid_train_config *tc);
@@ -398,6 +409,8 @@ LIMPID_API float limpid_trainer_lr(const limpid_trainer *t);
 /* Change the share of items trained at t = T (limpid_train_config.t_top, 0..1) of a running
  * or resumed trainer; saved in later checkpoints. */
 LIMPID_API limpid_status limpid_trainer_set_t_top(limpid_trainer *t, float t_top);
+/* The same for limpid_train_config.loss_weight (0..1). */
+LIMPID_API limpid_status limpid_trainer_set_loss_weight(limpid_trainer *t, float lambda);
 
 /* A checkpoint holds everything needed to resume bit-exactly: weights, AdamW moments, EMA,
  * step counter, configs and provenance. */

@@ -113,7 +113,7 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
     if (c->task == LIMPID_TASK_DENOISE && c->n_classes != 0)
         BAD("a denoising model has no classes (n_classes %d)", c->n_classes);
     if (c->head != LIMPID_HEAD_DIRECT && c->head != LIMPID_HEAD_GAIN &&
-        c->head != LIMPID_HEAD_WIENER)
+        c->head != LIMPID_HEAD_WIENER && c->head != LIMPID_HEAD_WIENER_REL)
         BAD("output head %d is unknown", (int)c->head);
     if (c->head != LIMPID_HEAD_DIRECT &&
         (c->domain != LIMPID_DOMAIN_STFT || c->task != LIMPID_TASK_DENOISE ||

@@ -78,21 +78,49 @@ const float *lpi_cond_features(const limpid_config *cfg, const float *spec, size
 
 /* WIENER head: q = exp(2 (o1 + WIENER_BIAS)) is a noise floor in the compressed-magnitude
  * domain; with the untrained o1 = 0 the floor (about 6e-6) is far below any audible bin, so the
- * head starts as the identity. */
+ * head starts as the identity. WIENER_REL: the floor is exp(o1 + WIENER_REL_BIAS) times the
+ * frame's RMS compressed magnitude L, so q gets the factor L^4 = (mean r^2)^2. */
 #define WIENER_BIAS (-3.0f)
+#define WIENER_REL_BIAS (-1.0f)
 
 #ifndef WIENER_POW
 #define WIENER_POW 2
 #endif
-static inline float wiener_gain(float o1, float yre, float yim)
+static inline float wiener_gain(float o1, float bias, float level4, float yre, float yim)
 {
     float r2 = yre * yre + yim * yim;
 #if WIENER_POW == 2
     r2 = r2 * r2;
 #endif
-    float q = expf(2.0f * WIENER_POW * (o1 + WIENER_BIAS));
+    float q = expf(2.0f * WIENER_POW * (o1 + bias)) * level4;
     return r2 / (r2 + q + 1e-30f);
 }
+
+/* level4[n] for columns [n0, n0 + m): (mean over bins of re^2 + im^2)^2 for WIENER_REL (a
+ * floor of 1e-12 keeps silent frames finite), 1 otherwise. */
+static void wiener_levels(const limpid_config *cfg, const float *cond, size_t cols, size_t n0,
+                          size_t m, float *level4)
+{
+    const int F = limpid_config_feature_channels(cfg) / 2;
+    if (cfg->head != LIMPID_HEAD_WIENER_REL) {
+        for (size_t j = 0; j < m; j++)
+            level4[j] = 1.0f;
+        return;
+    }
+    for (size_t j = 0; j < m; j++)
+        level4[j] = 0.0f;
+    for (int f = 0; f < F; f++) {
+        const float *re = cond + (size_t)f * cols + n0, *im = cond + (size_t)(F + f) * cols + n0;
+        for (size_t j = 0; j < m; j++)
+            level4[j] += re[j] * re[j] + im[j] * im[j];
+    }
+    for (size_t j = 0; j < m; j++) {
+        float p = level4[j] / (float)F + 1e-12f;
+        level4[j] = p * p;
+    }
+}
+
+#define HEAD_CHUNK 256
 
 void lpi_head_forward(const limpid_config *cfg, const float *out, const float *cond,
                       const float *xt, size_t cols, float *pred)
@@ -103,14 +131,22 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
         return;
     }
     const int F = Cx / 2;
-    const int wiener = cfg->head == LIMPID_HEAD_WIENER;
-    for (int f = 0; f < F; f++) {
-        const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
-        const float *o1 = out + re, *g2 = out + im;
-        for (size_t n = 0; n < cols; n++) {
-            float g = wiener ? wiener_gain(o1[n], cond[re + n], cond[im + n]) : 1.0f + o1[n];
-            pred[re + n] = g * cond[re + n] + g2[n] * xt[re + n];
-            pred[im + n] = g * cond[im + n] + g2[n] * xt[im + n];
+    const int wiener = cfg->head == LIMPID_HEAD_WIENER || cfg->head == LIMPID_HEAD_WIENER_REL;
+    const float bias = cfg->head == LIMPID_HEAD_WIENER_REL ? WIENER_REL_BIAS : WIENER_BIAS;
+    float lv[HEAD_CHUNK];
+    for (size_t n0 = 0; n0 < cols; n0 += HEAD_CHUNK) {
+        const size_t m = cols - n0 < HEAD_CHUNK ? cols - n0 : HEAD_CHUNK;
+        if (wiener)
+            wiener_levels(cfg, cond, cols, n0, m, lv);
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * cols + n0, im = (size_t)(F + f) * cols + n0;
+            const float *o1 = out + re, *g2 = out + im;
+            for (size_t n = 0; n < m; n++) {
+                float g = wiener ? wiener_gain(o1[n], bias, lv[n], cond[re + n], cond[im + n])
+                                 : 1.0f + o1[n];
+                pred[re + n] = g * cond[re + n] + g2[n] * xt[re + n];
+                pred[im + n] = g * cond[im + n] + g2[n] * xt[im + n];
+            }
         }
     }
 }
@@ -124,18 +160,25 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
         return;
     }
     const int F = Cx / 2;
-    const int wiener = cfg->head == LIMPID_HEAD_WIENER;
-    for (int f = 0; f < F; f++) {
-        const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
-        float *d1 = dout + re, *d2 = dout + im;
-        for (size_t n = 0; n < cols; n++) {
-            float dg = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
-            if (wiener) { /* dG/do1 = -2 G (1 - G) */
-                float g = wiener_gain(out[re + n], cond[re + n], cond[im + n]);
-                dg *= -2.0f * WIENER_POW * g * (1.0f - g);
+    const int wiener = cfg->head == LIMPID_HEAD_WIENER || cfg->head == LIMPID_HEAD_WIENER_REL;
+    const float bias = cfg->head == LIMPID_HEAD_WIENER_REL ? WIENER_REL_BIAS : WIENER_BIAS;
+    float lv[HEAD_CHUNK];
+    for (size_t n0 = 0; n0 < cols; n0 += HEAD_CHUNK) {
+        const size_t m = cols - n0 < HEAD_CHUNK ? cols - n0 : HEAD_CHUNK;
+        if (wiener)
+            wiener_levels(cfg, cond, cols, n0, m, lv);
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * cols + n0, im = (size_t)(F + f) * cols + n0;
+            float *d1 = dout + re, *d2 = dout + im;
+            for (size_t n = 0; n < m; n++) {
+                float dg = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
+                if (wiener) { /* dG/do1 = -2 WIENER_POW G (1 - G); the level is data */
+                    float g = wiener_gain(out[re + n], bias, lv[n], cond[re + n], cond[im + n]);
+                    dg *= -2.0f * WIENER_POW * g * (1.0f - g);
+                }
+                d1[n] = dg;
+                d2[n] = dpred[re + n] * xt[re + n] + dpred[im + n] * xt[im + n];
             }
-            d1[n] = dg;
-            d2[n] = dpred[re + n] * xt[re + n] + dpred[im + n] * xt[im + n];
         }
     }
 }

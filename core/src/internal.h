@@ -327,7 +327,8 @@ LPI_HIDDEN const float *lpi_cond_features(const limpid_config *cfg, const float 
 /* Output head. out, cond, xt, pred: [Cx][cols] contiguous. DIRECT: pred = out.
  * GAIN (STFT, x0 target; channel f = re of bin f, channel F+f = im, F = bins; out channel f = g1,
  * F+f = g2): pred[f] = (1+g1[f]) cond[f] + g2[f] xt[f], pred[F+f] likewise with the im rows.
- * WIENER: as GAIN with 1+g1 replaced by the Wiener gain of limpid.h's LIMPID_HEAD_WIENER. */
+ * WIENER, WIENER_REL: as GAIN with 1+g1 replaced by the Wiener gain of limpid.h's
+ * LIMPID_HEAD_WIENER (_REL). */
 LPI_HIDDEN void lpi_head_forward(const limpid_config *cfg, const float *out, const float *cond,
                                  const float *xt, size_t cols, float *pred);
 /* dout = d loss / d out given dpred (written, not accumulated); out is the forward's input. */

@@ -130,7 +130,8 @@ static const enum_name domain_names[] = {
 static const enum_name window_names[] = {
     {"hann", LIMPID_WINDOW_HANN}, {"sqrt_hann", LIMPID_WINDOW_SQRT_HANN}, {NULL, 0}};
 static const enum_name head_names[] = {
-    {"direct", LIMPID_HEAD_DIRECT}, {"gain", LIMPID_HEAD_GAIN}, {"wiener", LIMPID_HEAD_WIENER}, {NULL, 0}};
+    {"direct", LIMPID_HEAD_DIRECT}, {"gain", LIMPID_HEAD_GAIN}, {"wiener", LIMPID_HEAD_WIENER},
+    {"wiener_rel", LIMPID_HEAD_WIENER_REL}, {NULL, 0}};
 static const enum_name cond_names[] = {
     {"spectrum", LIMPID_COND_SPECTRUM}, {"logpow", LIMPID_COND_LOGPOW}, {NULL, 0}};
 static const enum_name schedule_names[] = {

@@ -7,6 +7,9 @@
  * the same OpenBLAS thread count). Everything a step needs is allocated at create. */
 #include "internal.h"
 
+/* initial bias of the Wiener head's floor outputs in a fresh training run (see create) */
+#define WIENER_INIT_FLOOR 1.5f
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -50,6 +53,7 @@ struct limpid_trainer {
     /* [Cx][B*Lf] (cond: [Cc][B*Lf]; out, dout: [Co][B*Lf]) */
     float *x0, *cond, *eps, *xt, *out, *pred, *tgt, *dpred, *dout;
     float *ncond;       /* [Cc][B*Lf] the network's conditioning (LIMPID_COND_LOGPOW) */
+    float *lw;          /* [bins][B*Lf] loss weights (STFT denoise), see loss_weight */
     float *scratch_w[LPI_PREP_THREADS]; /* per preparing thread: lpi_feature_scratch floats */
     limpid_stft *stft_w[LPI_PREP_THREADS];
     float *tstep;    /* [B] diffusion step of each item */
@@ -125,6 +129,8 @@ static limpid_status train_config_check(const limpid_config *cfg, const limpid_t
         TBAD("EMA decay %g is outside [0, 1)", (double)tc->ema_decay);
     if (!(tc->t_top >= 0.0f && tc->t_top <= 1.0f))
         TBAD("share of items at t = T %g is outside [0, 1]", (double)tc->t_top);
+    if (!(tc->loss_weight >= 0.0f && tc->loss_weight <= 1.0f))
+        TBAD("loss weight %g is outside [0, 1]", (double)tc->loss_weight);
     return LIMPID_OK;
 #undef TBAD
 }
@@ -168,6 +174,7 @@ void limpid_trainer_destroy(limpid_trainer *t)
     free(t->x0);
     free(t->cond);
     free(t->ncond);
+    free(t->lw);
     free(t->eps);
     free(t->xt);
     free(t->out);
@@ -250,6 +257,8 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     /* cond: the noisy features [Cx] (the head needs them); ncond: the network's view */
     t->cond = t->Cc > 0 ? falloc(nx) : NULL;
     t->ncond = cfg->cond == LIMPID_COND_LOGPOW ? falloc((size_t)t->Cc * cols) : NULL;
+    const int stft_dn = cfg->domain == LIMPID_DOMAIN_STFT && cfg->task == LIMPID_TASK_DENOISE;
+    t->lw = stft_dn ? falloc((size_t)(t->L.Cx / 2) * cols) : NULL;
     t->eps = falloc(nx);
     t->xt = falloc(nx);
     t->out = falloc(no);
@@ -265,7 +274,7 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->cls = calloc((size_t)t->B, sizeof *t->cls);
     t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
     if (!t->p || !t->g || !t->m || !t->v || !t->ema || !t->x0 || (t->Cc > 0 && !t->cond) ||
-        (cfg->cond == LIMPID_COND_LOGPOW && !t->ncond) ||
+        (cfg->cond == LIMPID_COND_LOGPOW && !t->ncond) || (stft_dn && !t->lw) ||
         !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
         !scratch_ok || !t->tstep || !t->abar || !t->cls || !t->ws) {
         st = LIMPID_ERR_NOMEM;
@@ -280,6 +289,15 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
         memcpy(t->p, init->params, np * sizeof *t->p);
     } else {
         lpi_net_init_params(&t->L, t->p, tc->seed);
+        if (cfg->head == LIMPID_HEAD_WIENER) {
+            /* Start the Wiener floor at a quiet bin's level, r0 = exp(1.5 - 3) = 0.22 in
+             * compressed magnitude (|X| = 0.05), not far below every bin (o1 = 0, where an
+             * untrained model is the identity): there the gate G = r^4 / (r^4 + r0^4) is
+             * saturated at 1, its gradient 4 G (1 - G) vanishes, and after clipping it falls
+             * below Adam's epsilon, so the floor never moves (seen: +0.08 after 3,900 steps). */
+            for (int f = 0; f < t->L.Co / 2; f++)
+                t->p[t->L.final_b + f] = WIENER_INIT_FLOOR;
+        }
     }
     memcpy(t->ema, t->p, np * sizeof *t->p);
     memset(t->g, 0, np * sizeof *t->g);
@@ -325,6 +343,14 @@ limpid_status limpid_trainer_set_t_top(limpid_trainer *t, float t_top)
     return LIMPID_OK;
 }
 
+limpid_status limpid_trainer_set_loss_weight(limpid_trainer *t, float lambda)
+{
+    if (!t || !(lambda >= 0.0f && lambda <= 1.0f))
+        return LIMPID_ERR_INVALID;
+    t->tc.loss_weight = lambda;
+    return LIMPID_OK;
+}
+
 int64_t limpid_trainer_steps_done(const limpid_trainer *t) { return t ? t->step : 0; }
 
 const limpid_train_config *limpid_trainer_train_config(const limpid_trainer *t)
@@ -355,6 +381,31 @@ static limpid_status check_inputs(const limpid_trainer *t, const float *clean,
                 return LIMPID_ERR_INVALID;
     }
     return LIMPID_OK;
+}
+
+/* Loss weights lw[f][n] = 1 - lambda + lambda * P[f][n] / mean(P) over the ld columns of the
+ * batch, P = re^2 + im^2 of the noisy features (cond). Returns 0 (no weighting) when
+ * loss_weight is 0 or the model is not an STFT denoiser. */
+static int loss_weights(limpid_trainer *t, size_t ld)
+{
+    const float lam = t->tc.loss_weight;
+    if (!(lam > 0.0f) || !t->lw || !t->cond)
+        return 0;
+    const int F = t->Cx / 2;
+    double sum = 0.0;
+    for (int f = 0; f < F; f++) {
+        const float *re = t->cond + (size_t)f * ld, *im = t->cond + (size_t)(F + f) * ld;
+        float *w = t->lw + (size_t)f * ld;
+        for (size_t n = 0; n < ld; n++) {
+            w[n] = re[n] * re[n] + im[n] * im[n];
+            sum += w[n];
+        }
+    }
+    const double mean = sum / ((double)F * (double)ld) + 1e-20;
+    const float a = 1.0f - lam, k = (float)((double)lam / mean);
+    for (size_t i = 0; i < (size_t)F * ld; i++)
+        t->lw[i] = a + k * t->lw[i];
+    return 1;
 }
 
 /* Loss of nb items (item b at clean/noisy + b*crop_samples): features x0 (and cond), x_t,
@@ -402,9 +453,23 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->xt, ld, t->pred);
     const size_t count = (size_t)Cx * ld;
     double s = 0.0;
-    for (size_t i = 0; i < count; i++) {
-        double d = (double)t->pred[i] - (double)t->tgt[i];
-        s += d * d;
+    if (loss_weights(t, ld)) {
+        const int F = Cx / 2;
+        for (int f = 0; f < F; f++) {
+            const float *w = t->lw + (size_t)f * ld;
+            for (int half = 0; half < 2; half++) {
+                const size_t o = (size_t)(f + half * F) * ld;
+                for (size_t n = 0; n < ld; n++) {
+                    double d = (double)t->pred[o + n] - (double)t->tgt[o + n];
+                    s += (double)w[n] * d * d;
+                }
+            }
+        }
+    } else {
+        for (size_t i = 0; i < count; i++) {
+            double d = (double)t->pred[i] - (double)t->tgt[i];
+            s += d * d;
+        }
     }
     *sse = s;
     return LIMPID_OK;
@@ -464,8 +529,19 @@ limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean, const f
         return LIMPID_ERR_NUMERIC;
 
     const float k2 = (float)(2.0 / (double)count);
-    for (size_t i = 0; i < count; i++)
-        t->dpred[i] = k2 * (t->pred[i] - t->tgt[i]);
+    if (t->tc.loss_weight > 0.0f && t->lw && t->cond) { /* lw was filled by forward_batch */
+        const int F = t->Cx / 2;
+        for (int f = 0; f < F; f++)
+            for (int half = 0; half < 2; half++) {
+                const size_t o = (size_t)(f + half * F) * ld;
+                const float *w = t->lw + (size_t)f * ld;
+                for (size_t n = 0; n < ld; n++)
+                    t->dpred[o + n] = k2 * w[n] * (t->pred[o + n] - t->tgt[o + n]);
+            }
+    } else {
+        for (size_t i = 0; i < count; i++)
+            t->dpred[i] = k2 * (t->pred[i] - t->tgt[i]);
+    }
     lpi_head_backward(&t->cfg, t->dpred, t->Cc > 0 ? t->cond : NULL, t->xt, t->out, ld, t->dout);
     memset(t->g, 0, np * sizeof *t->g);
     lpi_net_backward(&t->L, t->p, t->ws, t->dout, t->g, NULL, NULL);
@@ -649,6 +725,7 @@ static int train_to_kv(const limpid_trainer *t, lpi_kv *kv)
     lpi_kv_set_i64(&kv[n++], "train.seed", (int64_t)tc->seed); /* bits of the uint64 */
     lpi_kv_set_i64(&kv[n++], "train.step", t->step);
     lpi_kv_set_f64(&kv[n++], "train.t_top", tc->t_top);
+    lpi_kv_set_f64(&kv[n++], "train.loss_weight", tc->loss_weight);
     /* the trainer's own copies of the counters (provenance keys may round them) */
     lpi_kv_set_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
     lpi_kv_set_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
@@ -809,6 +886,9 @@ static limpid_status load_train_config(const lpi_container *c, limpid_train_conf
     const lpi_kv *kt = lpi_container_kv(c, "train.t_top");
     if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 1.0)
         tc->t_top = (float)kt->f;
+    kt = lpi_container_kv(c, "train.loss_weight");
+    if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 1.0)
+        tc->loss_weight = (float)kt->f;
     return LIMPID_OK;
 }
 
