@@ -184,11 +184,15 @@ else
 fi
 
 # ---- plugin = limpid denoise (same engine) -------------------------------------------------------
-L=$("$LIMPID" info "$BUNDLE/rt.lpm" 2>/dev/null | awk '/^latency/ {print $2}')
-if ! [ "${L:-x}" -ge 0 ] 2>/dev/null; then
-    bad "cannot read the model's latency from limpid info"
+# the plugin's latency: the model's streaming latency (limpid info) plus one hop, because the
+# plugin spreads each frame's work over the next hop (limpid_stream_opts.spread)
+L0=$("$LIMPID" info "$BUNDLE/rt.lpm" 2>/dev/null | awk '/^latency/ {print $2}')
+HOP=$("$LIMPID" info "$BUNDLE/rt.lpm" 2>/dev/null | sed -n 's/^STFT.* hop \([0-9]*\).*/\1/p')
+if ! [ "${L0:-x}" -ge 0 ] 2>/dev/null || ! [ "${HOP:-x}" -gt 0 ] 2>/dev/null; then
+    bad "cannot read the model's latency and hop from limpid info"
     finish
 fi
+L=$((L0 + HOP))
 sox in48.wav pad48.wav pad 0 "${L}s" 2>/dev/null
 sox st.wav stpad.wav pad 0 "${L}s" 2>/dev/null
 for S in 1 2 4; do

@@ -96,6 +96,7 @@ struct limpid_stream {
     /* per step (lane) s < max_steps */
     float *proj;   /* [max_steps][N][C] step projections p_s */
     double t_step[MAX_STEPS + 1];
+    int proj_stale[MAX_STEPS]; /* lane s needs lane_projection before its next use */
     float *hist;   /* [max_steps][N][R][C] history rings of h per layer */
     int R;         /* ring length: 2 * max dilation + 1 */
 
@@ -249,8 +250,10 @@ static void apply_settings(limpid_stream *st)
         t0 = 1e-3;
     for (int s = 0; s <= S; s++)
         st->t_step[s] = t0 * (double)(S - s) / (double)S;
+    /* each lane's projection is recomputed in its own first stage (proj_stale), so a change
+     * of settings costs no more in one call than a lane's stage does */
     for (int s = 0; s < S; s++)
-        lane_projection(st, st->t_step[s], st->proj + (size_t)s * st->N * st->C);
+        st->proj_stale[s] = 1;
 }
 
 void limpid_stream_set_steps(limpid_stream *st, int steps)
@@ -379,6 +382,10 @@ static void run_stage(limpid_stream *st, int j)
     }
     const int s = (j - 1) / per, r = (j - 1) % per;
     if (r == 0) {
+        if (st->proj_stale[s]) {
+            lane_projection(st, st->t_step[s], st->proj + (size_t)s * N * st->C);
+            st->proj_stale[s] = 0;
+        }
         mvt(&st->m_in, st->x, st->h, 0);
         for (int c = 0; c < st->Cp; c++)
             st->h[c] = relu_f(st->h[c]);

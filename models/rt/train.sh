@@ -9,7 +9,7 @@ C=${1:?corpus folder}; W=${2:?work folder}; shift 2
 [ -f "$C/manifest.tsv" ] || bash models/data/build_corpus.sh --jobs 2 "$C"
 mkdir -p "$W"
 DATA=(--clean "$C/clean/speech_real" --clean "$C/clean/speech_tts" --clean "$C/clean/music"
-      --noise "$C/noise/real" --noise "$C/noise/synth" --synth-noise 0.5 --t-top 0.5)
+      --noise "$C/noise/real" --noise "$C/noise/synth" --synth-noise 0.5)
 if [ -f "$W/rt.lpm.ckpt" ]; then
   exec build/limpid train --resume "$W/rt.lpm.ckpt" "${DATA[@]}" --ckpt-every 250 \
     --val-every 500 --threads 2 -o "$W/rt.lpm" "$@"
