@@ -40,7 +40,10 @@ extern "C" {
 #define LIMPID_VERSION_MINOR 1
 #define LIMPID_VERSION_PATCH 0
 
-/* "0.1.0" */
+/* The version this library was built as, "MAJOR.MINOR.PATCH" (e.g. "0.1.0"); compare with
+ * the LIMPID_VERSION_* macros of the header a program was compiled against. Until 1.0 the
+ * ABI may change with the minor version (the soname carries the major only): rebuild
+ * programs against the matching header. Static string, thread-safe. */
 LIMPID_API const char *limpid_version(void);
 
 typedef enum limpid_status {
@@ -60,11 +63,13 @@ typedef enum limpid_status {
 /* A static English sentence for a status; never NULL. */
 LIMPID_API const char *limpid_strerror(limpid_status st);
 
-/* Free memory returned by the library (e.g. limpid_model_save_memory). */
+/* Free memory returned by the library (e.g. limpid_model_save_memory); NULL is fine. */
 LIMPID_API void limpid_free(void *p);
 
-/* Threads used by matrix products (OpenBLAS) in this process. n <= 0: all cores.
- * Results are deterministic for a given seed and thread count. */
+/* Threads used by matrix products (OpenBLAS) and by the trainer's item preparation, for the
+ * whole process (OpenBLAS's setting is global: it affects every ctx, trainer and other user of
+ * OpenBLAS in the process). n <= 0: all cores. Results are deterministic for a given seed and
+ * thread count. Not for real-time threads: limpid_stream never uses OpenBLAS. */
 LIMPID_API void limpid_set_threads(int n);
 LIMPID_API int limpid_get_threads(void);
 
@@ -251,7 +256,10 @@ typedef struct limpid_model_info {
                                    models only: latency n_fft for any step count. */
 } limpid_model_info;
 
-/* A new model with freshly initialised weights (seeded, deterministic). */
+/* A new model with freshly initialised weights (seeded, deterministic); cfg is checked
+ * (INVALID with an invalid configuration). An untrained gain or Wiener head passes the noisy
+ * input through (its outputs start at 0). *out is owned by the caller: limpid_model_destroy.
+ * The accessors below return pointers into the model (valid until it is destroyed). */
 LIMPID_API limpid_status limpid_model_create(limpid_model **out, const limpid_config *cfg,
                                              uint64_t seed);
 LIMPID_API void limpid_model_destroy(limpid_model *m);
@@ -260,12 +268,15 @@ LIMPID_API const limpid_provenance *limpid_model_provenance(const limpid_model *
 LIMPID_API void limpid_model_get_info(const limpid_model *m, limpid_model_info *info);
 
 /* Model files. The loader checks magic, version, every field and every size against the
- * file, and the checksum; a refused file gives a message in err saying what is wrong. */
+ * file, and the checksum; a refused file gives a message in err saying what is wrong and one
+ * of IO (cannot open/read), FORMAT (not a limpid model file), VERSION, TRUNCATED, CORRUPT
+ * (checksum or inconsistent contents) or NOMEM; *out is then NULL. The loaded model is owned
+ * by the caller. load_memory does not keep buf. */
 LIMPID_API limpid_status limpid_model_load_file(limpid_model **out, const char *path, char *err,
                                                 size_t errlen);
 LIMPID_API limpid_status limpid_model_load_memory(limpid_model **out, const void *buf,
                                                   size_t len, char *err, size_t errlen);
-/* Writes path.tmp-XXXXXX then renames over path. */
+/* Writes path.tmp-XXXXXX then renames over path (IO on failure; path is then untouched). */
 LIMPID_API limpid_status limpid_model_save_file(const limpid_model *m, const char *path);
 /* *buf is allocated; free it with limpid_free. */
 LIMPID_API limpid_status limpid_model_save_memory(const limpid_model *m, void **buf,
@@ -288,9 +299,14 @@ typedef struct limpid_sample_opts {
     uint64_t seed;
 } limpid_sample_opts;
 
+/* DDIM, 4 steps, start 1.0 (from pure noise), eta 0 (deterministic), seed 0. */
 LIMPID_API void limpid_sample_opts_default(limpid_sample_opts *o);
 
-/* A runtime state bound to a model: scratch memory for up to max_frames frames per call. */
+/* A runtime state bound to a model (which must outlive it): scratch memory for blocks of up to
+ * max_frames frames (max_frames <= 0: about 4 s of audio; at least 16). Longer signals are
+ * processed in overlapping blocks of that size, so memory does not grow with the signal.
+ * One thread at a time per ctx; any number of ctx may share one model. Errors: INVALID (NULL
+ * out or model), NOMEM. */
 typedef struct limpid_ctx limpid_ctx;
 
 LIMPID_API limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m,
@@ -301,7 +317,9 @@ LIMPID_API void limpid_ctx_destroy(limpid_ctx *c);
  * the signal is processed in overlapping blocks that cover the receptive field. */
 LIMPID_API limpid_status limpid_denoise(limpid_ctx *c, const float *in, size_t n, float *out,
                                         const limpid_sample_opts *o);
-/* Generate n samples of class `cls` (texture models). */
+/* Generate n samples of class `cls` (texture models; 0 <= cls < n_classes, else INVALID;
+ * a denoising model gives UNSUPPORTED, as limpid_denoise does for a texture model). The same
+ * options and seed give the same samples. */
 LIMPID_API limpid_status limpid_generate(limpid_ctx *c, int cls, size_t n, float *out,
                                          const limpid_sample_opts *o);
 
@@ -382,11 +400,16 @@ typedef struct limpid_train_config {
                            count; 0 (default): the plain compressed-domain MSE */
 } limpid_train_config;
 
+/* batch 16, crop 32768 samples, lr 1e-3 -> lr_min 1e-5 (cosine), warm-up 200, total 20000
+ * steps, weight decay 0.01, Adam betas 0.9 / 0.999, eps 1e-8, clip 1.0, EMA 0.999, seed 1,
+ * t_top 0, loss_weight 0. */
 LIMPID_API void limpid_train_config_default(limpid_train_config *tc);
 
 typedef struct limpid_trainer limpid_trainer;
 
-/* A trainer for a new model of configuration cfg (init = NULL), or fine-tuning init. */
+/* A trainer for a new model of configuration cfg (init = NULL), or fine-tuning init (copied:
+ * init may be destroyed afterwards). INVALID when cfg or tc is out of range. One thread at a
+ * time per trainer; it uses limpid_set_threads threads internally. */
 LIMPID_API limpid_status limpid_trainer_create(limpid_trainer **out, const limpid_config *cfg,
                                                const limpid_model *init,
                                                const limpid_train_config *tc);
