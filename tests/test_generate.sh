@@ -154,5 +154,18 @@ check "negative --seconds: usage error" '[ $rc -eq 2 ]' "$err"
 err=$("$LIMPID" generate --model nonexistent.lpm --texture rain --seconds 1 -o x.wav 2>&1); rc=$?
 check "missing model file: names it" '[ $rc -eq 1 ] && echo "$err" | grep -q "nonexistent.lpm"' "$err"
 
+head -c 3000 tex.lpm >cut.lpm
+err=$("$LIMPID" generate --model cut.lpm --seconds 1 -o x.wav 2>&1); rc=$?
+check "truncated model: clear error naming it, no output" '[ $rc -eq 1 ] && echo "$err" | grep -q "cut.lpm" && [ ! -e x.wav ] && [ -z "$(ls | grep tmp-)" ]' "$err"
+printf 'not a model\n' >text.lpm
+err=$("$LIMPID" generate --model text.lpm --seconds 1 -o x.wav 2>&1); rc=$?
+check "a text file as model: clear error, no output" '[ $rc -eq 1 ] && echo "$err" | grep -q "text.lpm" && [ ! -e x.wav ]' "$err"
+mkdir -p outdir
+err=$("$LIMPID" generate --model tex.lpm --texture rain --seconds 1 -o outdir 2>&1); rc=$?
+check "a folder as output: refused, folder untouched" '[ $rc -ne 0 ] && [ -d outdir ] && [ -z "$(ls outdir)" ]' "$err"
+sum=$(sha256sum tex.lpm)
+err=$("$LIMPID" generate --model tex.lpm --texture rain --seconds 1 --force -o tex.lpm 2>&1); rc=$?
+check "the model as output: refused even with --force, model untouched" '[ $rc -ne 0 ] && [ "$(sha256sum tex.lpm)" = "$sum" ]' "$err"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
