@@ -58,13 +58,15 @@ static void usage(FILE *f)
 "  --level DB        scale to DB dBFS RMS (from the first 20 s; default: the model's level)\n"
 "  --threads N       threads for the matrix products (default: all cores)\n"
 "  --force           overwrite existing output files\n"
+"  --play            play the result when it is written (the first file with --variations;\n"
+"                    'limpid play' plays any file)\n"
 "  -q, --quiet       no progress bar\n"
 "  --list            list the textures of the model and exit\n"
 "  -h, --help        this help\n");
 }
 
 enum { O_TEX = 1, O_MODEL, O_CLASS, O_SECONDS, O_OUT, O_VAR, O_SEED, O_STEPS, O_LOOP, O_STEREO,
-       O_LEVEL, O_THREADS, O_FORCE, O_QUIET, O_LIST, O_HELP };
+       O_LEVEL, O_THREADS, O_FORCE, O_QUIET, O_LIST, O_HELP, O_PLAY };
 
 static const cli_opt opts[] = {
     {"texture", 0, 1, O_TEX},   {"model", 0, 1, O_MODEL},     {"class", 0, 1, O_CLASS},
@@ -72,12 +74,12 @@ static const cli_opt opts[] = {
     {"seed", 0, 1, O_SEED},     {"steps", 0, 1, O_STEPS},     {"loop", 0, 0, O_LOOP},
     {"stereo", 0, 0, O_STEREO}, {"level", 0, 1, O_LEVEL},     {"threads", 0, 1, O_THREADS},
     {"force", 0, 0, O_FORCE},   {"quiet", 'q', 0, O_QUIET},   {"list", 0, 0, O_LIST},
-    {"help", 'h', 0, O_HELP},   {NULL, 0, 0, 0}};
+    {"help", 'h', 0, O_HELP},   {"play", 0, 0, O_PLAY},     {NULL, 0, 0, 0}};
 
 typedef struct gen_opts {
     const char *texture, *model, *cls, *out;
     double seconds, level;
-    int have_level, variations, steps, loop, stereo, threads, force, quiet, list;
+    int have_level, variations, steps, loop, stereo, threads, force, quiet, list, play;
     uint64_t seed;
 } gen_opts;
 
@@ -416,6 +418,7 @@ int cmd_generate(int argc, char **argv)
         case O_FORCE: o.force = 1; break;
         case O_QUIET: o.quiet = 1; break;
         case O_LIST: o.list = 1; break;
+        case O_PLAY: o.play = 1; break;
         }
     }
     if (o.texture && o.cls)
@@ -550,6 +553,16 @@ int cmd_generate(int argc, char **argv)
             printf("wrote %s (%s, %.2f s, %d Hz, %s%s)\n", p,
                    want ? want : (n_names ? names[0] : "class 0"), o.seconds, g.rate,
                    g.ch == 2 ? "stereo" : "mono", o.loop ? ", loops" : "");
+        if (o.play && k == 1) {
+            fflush(stdout);
+            char *pargv[4] = {(char *)"play", p, o.quiet ? (char *)"-q" : NULL, NULL};
+            int prc = cmd_play(o.quiet ? 3 : 2, pargv);
+            if (prc != CLI_EXIT_OK) {
+                free(p);
+                rc = prc;
+                goto done;
+            }
+        }
         free(p);
     }
     rc = CLI_EXIT_OK;

@@ -229,5 +229,10 @@ rc=$?
 [ $rc -eq 0 ] && grep -q "^played 0.50 s of short48k.wav" <<<"$out" && ! grep -q resampling <<<"$out" &&
     ok "play a 0.5 s file to its end (48 kHz, no resampling)" || bad "play to the end (rc $rc)" "$out"
 
+out=$(timeout 60 "$LIMPID" generate --model tex.lpm --class 0 --seconds 0.5 -o gen.wav --play 2>&1)
+rc=$?
+[ $rc -eq 0 ] && [ -s gen.wav ] && grep -q "^played 0.50 s of gen.wav" <<<"$out" &&
+    ok "generate --play writes the file and plays it" || bad "generate --play (rc $rc)" "$out"
+
 kill -0 $JACKD 2>/dev/null && ok "the JACK server is still up" || bad "the JACK server died" "$(cat jackd.log)"
 finish
