@@ -1,19 +1,7 @@
 #!/usr/bin/env bash
 # Recipe of the shipped "hq" model (offline, non-causal): build the corpus from Debian
-# packages, then train (or resume) with models/hq/hq.cfg. Usage (as root on Debian 12, from
-# the repository root):
+# packages, then train (or resume) with models/hq/hq.cfg for 60,000 steps. Usage (as root on
+# Debian 12, from the repository root):
 #   bash models/hq/train.sh CORPUS_DIR WORK_DIR [extra limpid train options, e.g. --stop-at N]
-# Resumes from WORK_DIR/hq.lpm.ckpt when it exists.
-set -euo pipefail
-C=${1:?corpus folder}; W=${2:?work folder}; shift 2
-[ -f "$C/manifest.tsv" ] || bash models/data/build_corpus.sh --jobs 2 "$C"
-mkdir -p "$W"
-DATA=(--clean "$C/clean/speech_real" --clean "$C/clean/speech_tts" --clean "$C/clean/music"
-      --noise "$C/noise/real" --noise "$C/noise/synth" --synth-noise 0.5)
-if [ -f "$W/hq.lpm.ckpt" ]; then
-  exec build/limpid train --resume "$W/hq.lpm.ckpt" "${DATA[@]}" --ckpt-every 250 \
-    --val-every 500 --threads 2 -o "$W/hq.lpm" "$@"
-fi
-exec build/limpid train --task denoise --config models/hq/hq.cfg --preset small "${DATA[@]}" \
-  --snr -5:20 --steps 60000 --ckpt-every 250 --val-every 500 --seed 1 --threads 2 \
-  -o "$W/hq.lpm" "$@"
+# Resumes from WORK_DIR/hq.lpm.ckpt when it exists. See models/train_denoiser.sh.
+exec bash "$(dirname "$0")/../train_denoiser.sh" hq 60000 "$@"
