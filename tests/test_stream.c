@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #define SR 16000
@@ -323,6 +324,66 @@ START_TEST(test_robust)
 }
 END_TEST
 
+/* Many streams in many threads share one model (read-only): each thread's output equals the
+ * same stream run alone, bit for bit. Under ThreadSanitizer (tests/tsan.sh) this is the
+ * "many plugin instances sharing one model" path. */
+typedef struct {
+    const limpid_model *m;
+    const float *x;
+    float *y;
+    size_t n;
+    int rate;
+} share_job;
+
+static void *share_worker(void *arg)
+{
+    share_job *j = arg;
+    limpid_stream_opts o;
+    limpid_stream_opts_default(&o);
+    o.sample_rate = j->rate;
+    o.steps = 2;
+    o.spread = 1;
+    limpid_stream *st = NULL;
+    if (limpid_stream_create(&st, j->m, &o) != LIMPID_OK)
+        return NULL;
+    for (size_t i = 0; i < j->n; i += 64)
+        limpid_stream_process(st, j->x + i, j->y + i, j->n - i < 64 ? j->n - i : 64);
+    limpid_stream_destroy(st);
+    return j;
+}
+
+START_TEST(test_shared_model_threads)
+{
+    enum { NT = 4 };
+    limpid_model *m = tiny_model(0, 21);
+    const size_t n = 6000;
+    float *x = malloc(n * 4);
+    test_signal(x, n, 5);
+    share_job jobs[NT], ref;
+    pthread_t th[NT];
+    for (int i = 0; i < NT; i++) {
+        jobs[i] = (share_job){m, x, malloc(n * 4), n, i % 2 ? 44100 : SR};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, share_worker, &jobs[i]), 0);
+    }
+    for (int i = 0; i < NT; i++) {
+        void *r = NULL;
+        ck_assert_int_eq(pthread_join(th[i], &r), 0);
+        ck_assert_ptr_eq(r, &jobs[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        ref = (share_job){m, x, malloc(n * 4), n, i % 2 ? 44100 : SR};
+        ck_assert_ptr_nonnull(share_worker(&ref));
+        for (int k = i; k < NT; k += 2)
+            ck_assert_msg(memcmp(ref.y, jobs[k].y, n * 4) == 0, "thread %d differs", k);
+        free(ref.y);
+    }
+    for (int i = 0; i < NT; i++)
+        free(jobs[i].y);
+    free(x);
+    limpid_model_destroy(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("stream");
@@ -333,6 +394,7 @@ int main(void)
     tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);
     tcase_add_test(tc, test_robust);
+    tcase_add_test(tc, test_shared_model_threads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

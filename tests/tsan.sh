@@ -5,7 +5,8 @@
 #   BUILD_DIR: configured with CC=clang cmake -DLIMPID_TSAN=ON (see CMakeLists.txt for why
 #   clang) and built.
 #
-# Runs: test_train (the trainer's OpenMP item preparation at 2 threads; libomp's Archer
+# Runs: test_stream (streams in 4 threads sharing one model), test_train (the trainer's
+# OpenMP item preparation at 2 threads; libomp's Archer
 # tells TSan about OpenMP's barriers), `limpid train --threads 2` with its prefetch thread,
 # validation, checkpoints, a resume and a Ctrl-C, and `limpid denoise --jobs 2/3` on files at
 # several rates (both resamplers), a bad file (the failure path) and a Ctrl-C. Every run
@@ -52,6 +53,14 @@ check() {
 mkdir -p tt
 LIMPID_TEST_DIR=$PWD/tt CK_DEFAULT_TIMEOUT=600 "${RUN[@]}" "$B/test_train" >test_train.log 2>&1
 check "test_train" 0 $? test_train.log
+
+# ---- streams in threads sharing one model (plugin instances, live channels) ---------------------
+if [ -x "$B/test_stream" ]; then
+    CK_RUN_CASE=core CK_DEFAULT_TIMEOUT=600 "${RUN[@]}" "$B/test_stream" >test_stream.log 2>&1
+    check "test_stream (streams in 4 threads sharing one model)" 0 $? test_stream.log
+else
+    bad "test_stream not built in $B"
+fi
 
 # ---- limpid train: prefetch thread, OpenMP item preparation, validation, checkpoints -----------------
 mkdir -p clean noise in
