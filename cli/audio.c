@@ -92,7 +92,36 @@ static FILE *open_sized(const char *path, uint64_t *size)
     return NULL;
 }
 
-/* RIFF WAVE: the data chunk's declared size against the bytes the file holds. libsndfile
+/* AIFF / AIFF-C: the SSND chunk's declared size against the bytes the file holds (libsndfile
+ * silently reads a cut AIFF as a shorter file). 0 when fine or not an AIFF. */
+static int aiff_check_length(FILE *f, uint64_t size, char *why, size_t len)
+{
+    unsigned char h[12];
+    if (fseeko(f, 0, SEEK_SET) != 0 || fread(h, 1, 12, f) != 12 || memcmp(h, "FORM", 4) ||
+        (memcmp(h + 8, "AIFF", 4) && memcmp(h + 8, "AIFC", 4)))
+        return 0;
+    uint64_t p = 12;
+    for (int k = 0; k < 1024 && p + 8 <= size; k++) { /* bounded: the header may be garbage */
+        if (fseeko(f, (off_t)p, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8)
+            return 0;
+        uint64_t n = (uint64_t)h[4] << 24 | (uint64_t)h[5] << 16 | (uint64_t)h[6] << 8 |
+                     (uint64_t)h[7];
+        if (!memcmp(h, "SSND", 4)) {
+            if (n > size - (p + 8)) {
+                snprintf(why, len, "its header announces %llu bytes of audio but the file holds "
+                         "%llu (truncated?)", (unsigned long long)n,
+                         (unsigned long long)(size - (p + 8)));
+                return -1;
+            }
+            return 0;
+        }
+        p += 8 + n + (n & 1);
+    }
+    return 0;
+}
+
+/* RIFF WAVE (and AIFF, above): the data chunk's declared size against the bytes the file
+ * holds. libsndfile
  * quietly reads what is there, so a truncated file would pass as a shorter one. The sizes 0
  * and 0xFFFFFFFF mean "unknown" (left so by writers that stream). 0, or -1 with why. */
 static int wav_check_length(const char *path, char *why, size_t len)
@@ -107,6 +136,8 @@ static int wav_check_length(const char *path, char *why, size_t len)
         snprintf(why, len, "its header announces %llu bytes of audio but the file holds %llu "
                  "(truncated?)", (unsigned long long)n, (unsigned long long)(size - pos));
         rc = -1;
+    } else {
+        rc = aiff_check_length(f, size, why, len);
     }
     fclose(f);
     return rc;

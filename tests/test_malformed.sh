@@ -159,6 +159,13 @@ wav("in/bad/rate0.wav", pcm, rate=0)
 wav("in/bad/rate5M.wav", pcm, rate=5000000)
 wav("in/bad/bits0.wav", pcm, bits=0)
 open("in/bad/text.wav", "w").write("this is not audio\n" * 20)
+# an AIFF whose SSND chunk says 16008 bytes while 4008 are there (libsndfile reads it short)
+comm = struct.pack(">hIh", 1, 8000, 16) + bytes.fromhex("400CFA00000000000000")  # 16000 Hz
+ssnd_n = 8 + len(pcm)
+with open("in/bad/cut.aiff", "wb") as f:
+    body = b"AIFF" + b"COMM" + struct.pack(">I", len(comm)) + comm + b"SSND" + struct.pack(">I", ssnd_n) + struct.pack(">II", 0, 0)
+    be = struct.pack(">8000h", *struct.unpack("<8000h", pcm))
+    f.write(b"FORM" + struct.pack(">I", len(body) + len(be)) + body + be[:4000])
 # a FLAC stream cut at a frame boundary: every frame left decodes, STREAMINFO still says 2 s
 d = open("cut_src.flac", "rb").read()
 frames = [m.start() for m in re.finditer(b"\xff\xf8", d)]
@@ -224,6 +231,7 @@ cases=(
     "bits0.wav:0 bits"
     "text.wav:[Ff]ormat not recognised"
     "cut.flac:ends (before|after).*32000 frames.*truncated"
+    "cut.aiff:header announces 16008 bytes of audio but the file holds 4008 .truncated"
     "missing.wav:No such file"
 )
 DN=(denoise -q --threads 1 --steps 1)
