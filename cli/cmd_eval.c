@@ -367,6 +367,20 @@ static void json_metrics(FILE *f, const double *v, int noisy)
     }
 }
 
+
+/* Close the memory stream f (whose buffer is *buf, *len) and write its text to path
+ * atomically; frees the buffer. 0 or -1. */
+static int json_commit(FILE *f, char **buf, size_t *len, const char *path)
+{
+    if (fclose(f) != 0) {
+        free(*buf);
+        return -1;
+    }
+    int rc = cli_write_file_atomic(path, *buf, *len);
+    free(*buf);
+    return rc;
+}
+
 static int write_json(const char *path, const elist *l, const group *g, int ng, const char *clean,
                       const char *enh, const char *noisy)
 {
@@ -426,13 +440,7 @@ static int write_json(const char *path, const elist *l, const group *g, int ng, 
         fputc('}', f);
     }
     fputs("\n  }\n}\n", f);
-    if (fclose(f) != 0) {
-        free(buf);
-        return -1;
-    }
-    int rc = cli_write_file_atomic(path, buf, len);
-    free(buf);
-    return rc;
+    return json_commit(f, &buf, &len, path);
 }
 
 /* ---- texture mode ---------------------------------------------------------------------------- */
@@ -659,13 +667,7 @@ static int tex_write_json(const char *path, const char *refdir, const char *gend
         fputc('}', f);
     }
     fputs("\n}\n", f);
-    if (fclose(f) != 0) {
-        free(buf);
-        return -1;
-    }
-    int rc = cli_write_file_atomic(path, buf, len);
-    free(buf);
-    return rc;
+    return json_commit(f, &buf, &len, path);
 }
 
 static int eval_texture(const char *refdir, const char *gendir, const char *json, int quiet)
