@@ -55,13 +55,37 @@ static SNDFILE *open_read(const char *path, SF_INFO *info, char *err, size_t err
     return f;
 }
 
-/* RIFF WAVE: the position (of its body) and size of the first chunk named id, from an open
- * file of `size` bytes. 0 found, -1 not a RIFF WAVE file or no such chunk. */
+static uint64_t le64(const unsigned char *b)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static uint64_t be64(const unsigned char *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+/* The message of every length check below: n bytes announced, `have` there. Returns -1. */
+static int announce_short(char *why, size_t len, uint64_t n, uint64_t have)
+{
+    snprintf(why, len, "its header announces %llu bytes of audio but the file holds %llu "
+             "(truncated?)", (unsigned long long)n, (unsigned long long)have);
+    return -1;
+}
+
+/* RIFF WAVE or RF64: the position (of its body) and size of the first chunk named id, from
+ * an open file of `size` bytes. 0 found, -1 not a RIFF WAVE / RF64 file or no such chunk. */
 static int wav_chunk(FILE *f, uint64_t size, const char *id, uint64_t *pos, uint64_t *len)
 {
     unsigned char h[12];
-    if (fseeko(f, 0, SEEK_SET) != 0 || fread(h, 1, 12, f) != 12 || memcmp(h, "RIFF", 4) ||
-        memcmp(h + 8, "WAVE", 4))
+    if (fseeko(f, 0, SEEK_SET) != 0 || fread(h, 1, 12, f) != 12 ||
+        (memcmp(h, "RIFF", 4) && memcmp(h, "RF64", 4)) || memcmp(h + 8, "WAVE", 4))
         return -1;
     uint64_t p = 12;
     /* a bounded number of chunks: the header may be garbage */
@@ -92,8 +116,30 @@ static FILE *open_sized(const char *path, uint64_t *size)
     return NULL;
 }
 
-/* AIFF / AIFF-C: the SSND chunk's declared size against the bytes the file holds (libsndfile
- * silently reads a cut AIFF as a shorter file). 0 when fine or not an AIFF. */
+/* RIFF WAVE and RF64: the data chunk's declared size against the bytes the file holds. The
+ * sizes 0 and 0xFFFFFFFF mean "unknown" in a WAV (left so by writers that stream); in an RF64
+ * 0xFFFFFFFF says the size is the ds64 chunk's 64-bit dataSize (0 there: unknown). 0 when
+ * fine or not a WAV. */
+static int wav_check_length(FILE *f, uint64_t size, char *why, size_t len)
+{
+    unsigned char b[16];
+    uint64_t pos, n, dpos, dlen;
+    if (wav_chunk(f, size, "data", &pos, &n) != 0)
+        return 0;
+    if (n == 0xFFFFFFFFu) {
+        n = 0;
+        if (fseeko(f, 0, SEEK_SET) == 0 && fread(b, 1, 4, f) == 4 && !memcmp(b, "RF64", 4) &&
+            wav_chunk(f, size, "ds64", &dpos, &dlen) == 0 && dlen >= 16 &&
+            fseeko(f, (off_t)dpos, SEEK_SET) == 0 && fread(b, 1, 16, f) == 16)
+            n = le64(b + 8); /* riffSize, then dataSize */
+    }
+    if (n != 0 && n > size - pos)
+        return announce_short(why, len, n, size - pos);
+    return 0;
+}
+
+/* AIFF / AIFF-C: the SSND chunk's declared size against the bytes the file holds. 0 when
+ * fine or not an AIFF. */
 static int aiff_check_length(FILE *f, uint64_t size, char *why, size_t len)
 {
     unsigned char h[12];
@@ -106,39 +152,85 @@ static int aiff_check_length(FILE *f, uint64_t size, char *why, size_t len)
             return 0;
         uint64_t n = (uint64_t)h[4] << 24 | (uint64_t)h[5] << 16 | (uint64_t)h[6] << 8 |
                      (uint64_t)h[7];
-        if (!memcmp(h, "SSND", 4)) {
-            if (n > size - (p + 8)) {
-                snprintf(why, len, "its header announces %llu bytes of audio but the file holds "
-                         "%llu (truncated?)", (unsigned long long)n,
-                         (unsigned long long)(size - (p + 8)));
-                return -1;
-            }
-            return 0;
-        }
+        if (!memcmp(h, "SSND", 4))
+            return n > size - (p + 8) ? announce_short(why, len, n, size - (p + 8)) : 0;
         p += 8 + n + (n & 1);
     }
     return 0;
 }
 
-/* RIFF WAVE (and AIFF, above): the data chunk's declared size against the bytes the file
- * holds. libsndfile
- * quietly reads what is there, so a truncated file would pass as a shorter one. The sizes 0
- * and 0xFFFFFFFF mean "unknown" (left so by writers that stream). 0, or -1 with why. */
-static int wav_check_length(const char *path, char *why, size_t len)
+/* Sony Wave64: chunks are named by 16-byte GUIDs, and their 64-bit little-endian sizes count
+ * the 24 bytes of GUID and size; each starts on a multiple of 8. The data chunk's body (0:
+ * unknown, as in a WAV) against the bytes the file holds. 0 when fine or not a W64. */
+static int w64_check_length(FILE *f, uint64_t size, char *why, size_t len)
 {
-    uint64_t size, pos, n;
+    static const unsigned char riff[16] = {'r',  'i',  'f',  'f',  0x2E, 0x91, 0xCF, 0x11,
+                                           0xA5, 0xD6, 0x28, 0xDB, 0x04, 0xC1, 0x00, 0x00};
+    /* "wave", "fmt ", "data"...: the name, then the same 12 bytes */
+    static const unsigned char tail[12] = {0xF3, 0xAC, 0xD3, 0x11, 0x8C, 0xD1,
+                                           0x00, 0xC0, 0x4F, 0x8E, 0xDB, 0x8A};
+    unsigned char h[40];
+    if (fseeko(f, 0, SEEK_SET) != 0 || fread(h, 1, 40, f) != 40 || memcmp(h, riff, 16) ||
+        memcmp(h + 24, "wave", 4) || memcmp(h + 28, tail, 12))
+        return 0;
+    uint64_t p = 40;
+    for (int k = 0; k < 1024 && p + 24 <= size; k++) { /* bounded: the header may be garbage */
+        if (fseeko(f, (off_t)p, SEEK_SET) != 0 || fread(h, 1, 24, f) != 24)
+            return 0;
+        uint64_t n = le64(h + 16);
+        if (n < 24)
+            return 0; /* garbage: libsndfile decides */
+        if (!memcmp(h, "data", 4) && !memcmp(h + 4, tail, 12)) {
+            uint64_t body = n - 24, have = size - (p + 24);
+            return body != 0 && body > have ? announce_short(why, len, body, have) : 0;
+        }
+        if (n > size - p)
+            return 0; /* a chunk past the end before any data chunk */
+        p += (n + 7) & ~(uint64_t)7;
+    }
+    return 0;
+}
+
+/* Core Audio Format: chunks with 64-bit big-endian sizes after an 8-byte file header. The
+ * data chunk's size (its 4-byte edit count and the audio) against the bytes the file holds;
+ * -1 there means "to the end of the file" and passes. 0 when fine or not a CAF. */
+static int caf_check_length(FILE *f, uint64_t size, char *why, size_t len)
+{
+    unsigned char h[12];
+    if (fseeko(f, 0, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8 || memcmp(h, "caff", 4))
+        return 0;
+    uint64_t p = 8;
+    for (int k = 0; k < 1024 && p + 12 <= size; k++) { /* bounded: the header may be garbage */
+        if (fseeko(f, (off_t)p, SEEK_SET) != 0 || fread(h, 1, 12, f) != 12)
+            return 0;
+        uint64_t n = be64(h + 4);
+        if (!memcmp(h, "data", 4)) {
+            uint64_t have = size - (p + 12);
+            return n != UINT64_MAX && n > have ? announce_short(why, len, n, have) : 0;
+        }
+        if (n > size - (p + 12))
+            return 0; /* a chunk past the end before any data chunk */
+        p += 12 + n;
+    }
+    return 0;
+}
+
+/* The audio chunk's declared size against the bytes the file holds, for the containers where
+ * libsndfile quietly reads what is there, so that a truncated file would pass as a shorter
+ * one: WAV, RF64, AIFF, W64 and CAF. 0, or -1 with why. */
+static int container_check_length(const char *path, char *why, size_t len)
+{
+    uint64_t size;
     FILE *f = open_sized(path, &size);
     if (!f)
-        return 0; /* libsndfile opened it: any real problem shows when reading */
-    int rc = 0;
-    if (wav_chunk(f, size, "data", &pos, &n) == 0 && n != 0 && n != 0xFFFFFFFFu &&
-        n > size - pos) {
-        snprintf(why, len, "its header announces %llu bytes of audio but the file holds %llu "
-                 "(truncated?)", (unsigned long long)n, (unsigned long long)(size - pos));
-        rc = -1;
-    } else {
+        return 0; /* unreadable: libsndfile's opening or reading says why */
+    int rc = wav_check_length(f, size, why, len);
+    if (rc == 0)
         rc = aiff_check_length(f, size, why, len);
-    }
+    if (rc == 0)
+        rc = w64_check_length(f, size, why, len);
+    if (rc == 0)
+        rc = caf_check_length(f, size, why, len);
     fclose(f);
     return rc;
 }
@@ -175,13 +267,13 @@ void audio_open_failure(const char *path, char *why, size_t len)
         snprintf(why, len, "it is a folder, not an audio file");
     else if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
         snprintf(why, len, "the file is empty (0 bytes)");
-    else if (wav_explain(path, why, len) != 0)
+    else if (wav_explain(path, why, len) != 0 && container_check_length(path, why, len) == 0)
         snprintf(why, len, "%s", sf_strerror(NULL));
 }
 
 int audio_check_complete(const char *path, char *why, size_t len)
 {
-    if (wav_check_length(path, why, len))
+    if (container_check_length(path, why, len))
         return -1;
     SF_INFO si;
     memset(&si, 0, sizeof si);
@@ -313,7 +405,7 @@ int audio_read_mono(const char *path, int target_rate, float **out, size_t *n, i
                     char *err, size_t errlen)
 {
     char why[256];
-    if (wav_check_length(path, why, sizeof why)) {
+    if (container_check_length(path, why, sizeof why)) {
         errf(err, errlen, "cannot read audio file '%s': %s", path, why);
         return -1;
     }

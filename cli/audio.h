@@ -34,15 +34,17 @@ int audio_probe(const char *path, audio_info *info, char *err, size_t errlen);
 /* 0 when rate and channels are within the limits; else -1 with the reason in why. */
 int audio_check_format(int rate, int channels, char *why, size_t len);
 
-/* Whether the file holds all the audio its header announces: a WAV whose data chunk claims
- * more bytes than the file has (the sizes 0 and 0xFFFFFFFF of streaming writers mean
- * "unknown" and pass), or a file whose last frame cannot be read (a cut FLAC), gives -1
- * with the reason in why ("... (truncated?)"). libsndfile alone would read such a file as a
- * shorter one. Costs an open, a seek and one frame. */
+/* Whether the file holds all the audio its header announces: a WAV, RF64, AIFF, W64 or CAF
+ * whose audio chunk claims more bytes than the file has (in a WAV the sizes 0 and 0xFFFFFFFF
+ * of streaming writers mean "unknown" and pass, as do a W64 data size of 0 and a CAF data
+ * size of -1, "to the end of the file"), or a file whose last frame cannot be read (a cut
+ * FLAC), gives -1 with the reason in why ("... (truncated?)"). libsndfile alone would read
+ * such a file as a shorter one. Costs an open, a seek and one frame. */
 int audio_check_complete(const char *path, char *why, size_t len);
 
-/* Why sf_open(path) failed, for a message: "it is a folder...", "the file is empty...", or
- * libsndfile's reason. */
+/* Why sf_open(path) failed, for a message: "it is a folder...", "the file is empty...", an
+ * absurd WAV format chunk, an audio chunk that claims more than the file holds (libsndfile
+ * refuses some cut CAF files as merely "malformed"), or libsndfile's reason. */
 void audio_open_failure(const char *path, char *why, size_t len);
 
 /* Frames of a file of `frames` frames at src_rate, expressed at dst_rate (floor). */

@@ -4,23 +4,26 @@
 #
 # usage: bash tests/test_malformed.sh PATH_TO_LIMPID WORKDIR
 #
-# Malformed inputs (written byte by byte with python3): an empty file, a WAV cut short of
-# its data chunk, a header-only WAV, a data size of 0xFFFFFFF0, 1000 channels, 0 Hz, 5 MHz,
-# 0 channels, 0 bits, text named .wav, a FLAC cut at a frame boundary (its header still
-# announces the full length), a folder named .wav, a file that does not exist; models that
-# are empty, truncated, text, a WAV, a folder, missing, or a training checkpoint. Every case
-# must exit 1, name the file and the problem on stderr, leave no output and no temporary
-# file, and leave every input byte-identical (sha256 of the whole input tree before and
-# after). Also: NaN/Inf samples (float and double WAV) are replaced (one warning) and never
-# reach an output or a training step; an output that is an input (audio, model, config,
-# checkpoint, --json report) is refused even with --force; an existing output without
-# --force is left as it is.
+# Malformed inputs (written byte by byte with python3, or cut from sox's with head -c): an
+# empty file, a WAV cut short of its data chunk, a header-only WAV, a data size of
+# 0xFFFFFFF0, 1000 channels, 0 Hz, 5 MHz, 0 channels, 0 bits, text named .wav, a FLAC cut at
+# a frame boundary (its header still announces the full length), an AIFF, an RF64, a W64 and
+# two CAF (one cut deep, which libsndfile calls "malformed", one cut near its end, which
+# libsndfile reads short) whose audio chunks announce more than the files hold, a folder
+# named .wav, a file that does not exist; models that are empty, truncated, text, a WAV, a
+# folder, missing, or a training checkpoint. Every case must exit 1, name the file and the
+# problem on stderr, leave no output and no temporary file, and leave every input
+# byte-identical (sha256 of the whole input tree before and after). Also: NaN/Inf samples
+# (float and double WAV) are replaced (one warning) and never reach an output or a training
+# step; an output that is an input (audio, model, config, checkpoint, --json report) is
+# refused even with --force; an existing output without --force is left as it is.
 # Unusual but valid inputs, denoised with the shipped rt model (48 kHz, so every other rate
 # goes through both resamplers) and --jobs 2: rates 8 to 192 kHz, 1/2/6/8 channels, one
 # sample, silence, a full-scale square, a large DC offset, WAV in u8/16/24/32-bit PCM, float
-# and double, FLAC and Ogg Vorbis. Each output must keep the input's container, sample
-# format (WAV format tag and sub-format), rate, channels and exact frame count, and hold
-# only finite samples.
+# and double, FLAC, Ogg Vorbis, RF64, W64 and CAF (the last three also read whole by
+# `limpid eval`). Each output must keep the input's container, sample format (WAV format tag
+# and sub-format), rate, channels and exact frame count, and hold only finite samples. A CAF
+# whose data size is -1 ("to the end of the file") must not be called truncated.
 # Prints "N passed, N failed"; exits non-zero when any check failed.
 set -u
 
@@ -64,25 +67,29 @@ import math, struct, subprocess, sys
 
 def riff(path):
     d = open(path, "rb").read()
-    if d[:4] != b"RIFF" or d[8:12] != b"WAVE":
+    if d[:4] not in (b"RIFF", b"RF64") or d[8:12] != b"WAVE":
         return None
-    pos, fmt, data = 12, None, None
+    pos, fmt, data, ds64 = 12, None, None, None
     while pos + 8 <= len(d):
         cid, n = d[pos:pos + 4], struct.unpack("<I", d[pos + 4:pos + 8])[0]
-        if cid == b"fmt ":
+        if cid == b"ds64":  # RF64: riffSize, dataSize, sampleCount
+            ds64 = struct.unpack("<QQ", d[pos + 8:pos + 24])[1]
+        elif cid == b"fmt ":
             fmt = d[pos + 8:pos + 8 + n]
         elif cid == b"data":
+            if n == 0xFFFFFFFF and ds64 is not None:
+                n = ds64
             data = d[pos + 8:pos + 8 + n]
         pos += 8 + n + (n & 1)
     tag, ch, rate, _, align, bits = struct.unpack("<HHIIHH", fmt[:16])
     if tag == 0xFFFE:  # WAVE_FORMAT_EXTENSIBLE: the sub-format GUID starts with the tag
         tag = struct.unpack("<H", fmt[24:26])[0]
-    return tag, ch, rate, bits, align, data
+    return d[:4], tag, ch, rate, bits, align, data
 
 def nonfinite(path):
     w = riff(path)
-    if w and w[0] == 3:
-        tag, ch, rate, bits, align, data = w
+    if w and w[1] == 3:
+        kind, tag, ch, rate, bits, align, data = w
         code = "f" if bits == 32 else "d"
         k = len(data) // (bits // 8)
         return sum(not math.isfinite(v) for v in struct.unpack("<%d%s" % (k, code), data[:k * bits // 8]))
@@ -91,8 +98,9 @@ def nonfinite(path):
 def props(path):
     w = riff(path)
     if w:
-        tag, ch, rate, bits, align, data = w
-        return "wav tag %d, %d ch, %d Hz, %d bits, %d frames" % (tag, ch, rate, bits, len(data) // align)
+        kind, tag, ch, rate, bits, align, data = w
+        return "%s tag %d, %d ch, %d Hz, %d bits, %d frames" % (
+            "rf64" if kind == b"RF64" else "wav", tag, ch, rate, bits, len(data) // align)
     q = lambda o: subprocess.run(["soxi", o, path], capture_output=True, text=True).stdout.strip()
     return "%s %s, %s ch, %s Hz, %s bits, %s frames" % (q("-t"), q("-e"), q("-c"), q("-r"), q("-b"), q("-s"))
 
@@ -107,14 +115,16 @@ nonfinite() { python3 wavtool.py nonfinite "$1" 2>&1; }
 
 # ---- inputs -------------------------------------------------------------------------------------
 # in/ holds every input of every case; its sha256 manifest is checked after each case
-mkdir -p in/bad in/good in/valid in/nan in/clean in/noise in/models in/bad/folder.wav out
+mkdir -p in/bad in/good in/valid in/nan in/clean in/noise in/models in/bad/folder.wav in/odd out
 cp "$SRC/models/rt/rt.lpm" in/models/rt.lpm
 S="sox -R -n"
 $S -r 16000 -b 16 -c 1 in/good/ref.wav synth 0.5 sine 440 vol 0.4 &&
 $S -r 16000 -c 1 in/clean/tone.wav synth 1 sine 440 vol 0.5 &&
 $S -r 16000 -c 1 in/clean/chirp.wav synth 1 sine 200-2000 vol 0.5 &&
 $S -r 16000 -c 1 in/noise/white.wav synth 1 whitenoise vol 0.3 &&
-$S -r 16000 -c 1 cut_src.flac synth 2 sine 440 vol 0.5 ||
+$S -r 16000 -c 1 cut_src.flac synth 2 sine 440 vol 0.5 &&
+$S -r 16000 -b 16 -c 1 cut_src.w64 synth 0.5 sine 440 vol 0.4 &&
+$S -r 16000 -b 16 -c 1 cut_src.caf synth 0.5 sine 440 vol 0.4 ||
     { echo "sox failed to make the inputs"; exit 1; }
 # unusual but valid
 V=in/valid
@@ -134,9 +144,23 @@ $S -r 16000 -b 16 -c 1 $V/silence.wav trim 0 0.5 &&
 $S -r 16000 -b 16 -c 1 $V/square.wav synth 0.5 square 200 &&
 $S -r 16000 -b 16 -c 1 $V/dc.wav synth 0.5 sine 300 vol 0.2 dcshift 0.7 &&
 $S -r 44100 -c 2 $V/stereo.flac synth 0.5 sine 440 sine 660 vol 0.4 &&
-$S -r 44100 -c 2 $V/stereo.ogg synth 0.5 sine 440 sine 660 vol 0.4 ||
+$S -r 44100 -c 2 $V/stereo.ogg synth 0.5 sine 440 sine 660 vol 0.4 &&
+$S -r 22050 -b 24 -c 2 $V/stereo.w64 synth 0.5 sine 440 sine 660 vol 0.4 &&
+$S -r 16000 -b 16 -c 1 $V/mono.caf synth 0.5 sine 440 vol 0.4 ||
     { echo "sox failed to make the valid inputs"; exit 1; }
 [ "$(soxi -s $V/one.wav)" = 1 ] || { echo "could not make a 1-sample file"; exit 1; }
+# W64 and CAF as sox writes them, cut with head -c so that 12000 bytes of their audio chunk
+# are missing (the data chunk ends the file): the W64 data chunk announces 16000 bytes; the
+# CAF one 16004 (a 4-byte edit count, then the audio). A CAF cut near its end (100 bytes
+# short) is one that libsndfile still opens and reads short; cut deep, it calls it malformed.
+cut_by() { head -c $(($(stat -c %s "$1") - $2)) "$1" >"$3"; }
+cut_by cut_src.w64 12000 in/bad/cut.w64 && cut_by cut_src.caf 12000 in/bad/cut.caf &&
+    cut_by cut_src.caf 100 in/bad/cut_tail.caf || { echo "could not cut the W64/CAF inputs"; exit 1; }
+# a CAF whose data chunk size is -1: "to the end of the file", so it is not truncated
+python3 -c '
+import sys; d = bytearray(open(sys.argv[1], "rb").read()); i = d.index(b"data")
+d[i + 4:i + 12] = b"\xff" * 8; open(sys.argv[2], "wb").write(d)' cut_src.caf in/odd/to_end.caf ||
+    { echo "could not write the CAF of size -1"; exit 1; }
 
 python3 - <<'EOF' || { echo "could not write the malformed inputs"; exit 1; }
 import re, struct
@@ -166,6 +190,17 @@ with open("in/bad/cut.aiff", "wb") as f:
     body = b"AIFF" + b"COMM" + struct.pack(">I", len(comm)) + comm + b"SSND" + struct.pack(">I", ssnd_n) + struct.pack(">II", 0, 0)
     be = struct.pack(">8000h", *struct.unpack("<8000h", pcm))
     f.write(b"FORM" + struct.pack(">I", len(body) + len(be)) + body + be[:4000])
+# RF64 (sox does not write it; the layout of libsndfile's): a ds64 chunk holds the 64-bit
+# sizes, the data chunk's own size is 0xFFFFFFFF
+def rf64(path, data, data_size=None):
+    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
+    n = len(data) if data_size is None else data_size
+    ds64 = struct.pack("<QQQI", 4 + 8 + 28 + 8 + len(fmt) + 8 + n, n, n // 2, 0)
+    with open(path, "wb") as f:
+        f.write(b"RF64" + b"\xff\xff\xff\xff" + b"WAVE" + b"ds64" + struct.pack("<I", len(ds64)) + ds64)
+        f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + b"\xff\xff\xff\xff" + data)
+rf64("in/valid/mono.rf64", pcm)
+rf64("in/bad/cut.rf64", pcm[:4000], data_size=len(pcm))   # ds64 says 16000 bytes, 4000 there
 # a FLAC stream cut at a frame boundary: every frame left decodes, STREAMINFO still says 2 s
 d = open("cut_src.flac", "rb").read()
 frames = [m.start() for m in re.finditer(b"\xff\xf8", d)]
@@ -232,6 +267,10 @@ cases=(
     "text.wav:[Ff]ormat not recognised"
     "cut.flac:ends (before|after).*32000 frames.*truncated"
     "cut.aiff:header announces 16008 bytes of audio but the file holds 4008 .truncated"
+    "cut.rf64:header announces 16000 bytes of audio but the file holds 4000 .truncated"
+    "cut.w64:header announces 16000 bytes of audio but the file holds 4000 .truncated"
+    "cut.caf:header announces 16004 bytes of audio but the file holds 4004 .truncated"
+    "cut_tail.caf:header announces 16004 bytes of audio but the file holds 15904 .truncated"
     "missing.wav:No such file"
 )
 DN=(denoise -q --threads 1 --steps 1)
@@ -364,6 +403,25 @@ for p in in/valid/*; do
 out: $b
 non-finite: $n"
 done
+# the containers whose lengths limpid checks itself, read whole by eval too
+for f in mono.rf64 stereo.w64 mono.caf; do
+    out=$("$LIMPID" eval --clean in/valid/$f --enhanced in/valid/$f 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] && ok "eval $f against itself" || bad "eval $f (rc $rc)" "$out"
+done
+# a CAF whose data size is -1 runs to the end of the file: processed whole, or (libsndfile
+# 1.2 refuses it) refused by libsndfile's words, never as truncated
+rm -rf out && mkdir out
+err=$(LIMPID_MODEL_DIR=$PWD/in/models "$LIMPID" denoise -q --threads 1 --steps 1 in/odd/to_end.caf --outdir out 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && [ "$(props out/to_end.caf)" = "$(props in/odd/to_end.caf)" ]; then
+    ok "CAF of data size -1: processed whole ($(props out/to_end.caf))"
+elif [ $rc -eq 1 ] && grep -qF "in/odd/to_end.caf" <<<"$err" && ! grep -q "truncated" <<<"$err" &&
+    [ -z "$(find out -mindepth 1)" ]; then
+    ok "CAF of data size -1: not called truncated (libsndfile: ${err#*to_end.caf: })"
+else
+    bad "CAF of data size -1 (rc $rc)" "$err"
+fi
 left=$(find . -name '*.tmp-*')
 [ -z "$left" ] && ok "no temporary files left anywhere" || bad "temporary files left" "$left"
 unchanged && ok "every input byte-identical at the end" || bad "inputs changed"
