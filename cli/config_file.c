@@ -77,11 +77,11 @@ const char *cfg_target_name(limpid_target t)
 }
 const char *cfg_head_name(limpid_head h)
 {
-    return h == LIMPID_HEAD_DIRECT ? "direct" : h == LIMPID_HEAD_GAIN ? "gain" : h == LIMPID_HEAD_WIENER ? "wiener" : h == LIMPID_HEAD_WIENER_REL ? "wiener_rel" : "?";
+    return h == LIMPID_HEAD_DIRECT ? "direct" : h == LIMPID_HEAD_GAIN ? "gain" : h == LIMPID_HEAD_WIENER ? "wiener" : h == LIMPID_HEAD_WIENER_REL ? "wiener_rel" : h == LIMPID_HEAD_WIENER_FLOOR ? "wiener_floor" : "?";
 }
 const char *cfg_cond_name(limpid_cond c)
 {
-    return c == LIMPID_COND_SPECTRUM ? "spectrum" : c == LIMPID_COND_LOGPOW ? "logpow" : "?";
+    return c == LIMPID_COND_SPECTRUM ? "spectrum" : c == LIMPID_COND_LOGPOW ? "logpow" : c == LIMPID_COND_LOGPOW_FLOOR ? "logpow_floor" : "?";
 }
 const char *cfg_task_name(limpid_task t)
 {
@@ -229,16 +229,20 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->model.head = LIMPID_HEAD_WIENER;
         else if (word_is(v, "wiener_rel", NULL))
             out->model.head = LIMPID_HEAD_WIENER_REL;
+        else if (word_is(v, "wiener_floor", NULL))
+            out->model.head = LIMPID_HEAD_WIENER_FLOOR;
         else
-            return snprintf(expect, elen, "direct, gain, wiener or wiener_rel"), -1;
+            return snprintf(expect, elen, "direct, gain, wiener, wiener_rel or wiener_floor"), -1;
         return 0;
     case K_COND:
         if (word_is(v, "spectrum", NULL))
             out->model.cond = LIMPID_COND_SPECTRUM;
         else if (word_is(v, "logpow", NULL))
             out->model.cond = LIMPID_COND_LOGPOW;
+        else if (word_is(v, "logpow_floor", NULL))
+            out->model.cond = LIMPID_COND_LOGPOW_FLOOR;
         else
-            return snprintf(expect, elen, "spectrum or logpow"), -1;
+            return snprintf(expect, elen, "spectrum, logpow or logpow_floor"), -1;
         return 0;
     }
     return -1;

@@ -1,14 +1,15 @@
-/* test_head.c - finite-difference check of the output heads' backward (GAIN and WIENER), and
- * their identity at initialisation. */
+/* test_head.c - finite-difference check of the output heads' backward (GAIN, WIENER,
+ * WIENER_REL, WIENER_FLOOR), their identity at initialisation, the conditioning features and
+ * the noise-floor track of LOGPOW_FLOOR. */
 #include "internal.h"
 
 #include <check.h>
 #include <stdlib.h>
 
 static double loss_of(const limpid_config *cfg, const float *out, const float *cond,
-                      const float *xt, const float *R, size_t cols, float *pred)
+                      const float *nc, const float *xt, const float *R, size_t cols, float *pred)
 {
-    lpi_head_forward(cfg, out, cond, xt, cols, pred);
+    lpi_head_forward(cfg, out, cond, nc, xt, cols, pred);
     const size_t cnt = (size_t)limpid_config_feature_channels(cfg) * cols;
     double l = 0;
     for (size_t i = 0; i < cnt; i++)
@@ -24,10 +25,13 @@ static void check_head(limpid_head head)
     cfg.n_fft = 8;
     cfg.hop = 2;
     cfg.head = head;
+    if (head == LIMPID_HEAD_WIENER_FLOOR)
+        cfg.cond = LIMPID_COND_LOGPOW_FLOOR;
     ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
     const size_t cols = 5, cnt = (size_t)limpid_config_feature_channels(&cfg) * cols;
     float *out = malloc(cnt * 4), *cond = malloc(cnt * 4), *xt = malloc(cnt * 4),
-          *R = malloc(cnt * 4), *pred = malloc(cnt * 4), *dout = malloc(cnt * 4);
+          *R = malloc(cnt * 4), *pred = malloc(cnt * 4), *dout = malloc(cnt * 4),
+          *ncb = malloc(cnt * 4);
     lpi_rng r = lpi_rng_make(3, 1, 4);
     for (size_t i = 0; i < cnt; i++) {
         out[i] = 0.5f * lpi_rng_normal(&r) + (head == LIMPID_HEAD_WIENER ? 2.5f : 0.0f);
@@ -35,22 +39,23 @@ static void check_head(limpid_head head)
         xt[i] = lpi_rng_normal(&r);
         R[i] = lpi_rng_normal(&r);
     }
-    lpi_head_backward(&cfg, R, cond, xt, out, cols, dout); /* dL/dpred = R */
+    const float *nc = lpi_cond_features(&cfg, cond, cols, cols, 0, NULL, ncb);
+    lpi_head_backward(&cfg, R, cond, nc, xt, out, cols, dout); /* dL/dpred = R */
     /* central differences, h = 1e-3 in float: relative error bound 1e-2 per element plus a
      * small absolute slack for near-zero gradients (float32 forward) */
     for (size_t i = 0; i < cnt; i++) {
         float keep = out[i];
         out[i] = keep + 1e-3f;
-        double lp = loss_of(&cfg, out, cond, xt, R, cols, pred);
+        double lp = loss_of(&cfg, out, cond, nc, xt, R, cols, pred);
         out[i] = keep - 1e-3f;
-        double lm = loss_of(&cfg, out, cond, xt, R, cols, pred);
+        double lm = loss_of(&cfg, out, cond, nc, xt, R, cols, pred);
         out[i] = keep;
         double fd = (lp - lm) / 2e-3;
         ck_assert_msg(fabs(fd - dout[i]) <= 1e-2 * fabs(fd) + 2e-3,
                       "head %d element %zu: analytic %g, finite difference %g", (int)head, i,
                       (double)dout[i], fd);
     }
-    free(out); free(cond); free(xt); free(R); free(pred); free(dout);
+    free(out); free(cond); free(xt); free(R); free(pred); free(dout); free(ncb);
 }
 
 START_TEST(test_gain_grad) { check_head(LIMPID_HEAD_GAIN); }
@@ -58,6 +63,125 @@ END_TEST
 START_TEST(test_wiener_grad) { check_head(LIMPID_HEAD_WIENER); }
 END_TEST
 START_TEST(test_wiener_rel_grad) { check_head(LIMPID_HEAD_WIENER_REL); }
+END_TEST
+START_TEST(test_wiener_floor_grad) { check_head(LIMPID_HEAD_WIENER_FLOOR); }
+END_TEST
+
+/* An 8 kHz / n_fft 8 / hop 4 (2000 frames per second) STFT-denoiser config with LOGPOW_FLOOR
+ * conditioning and its WIENER_FLOOR head; F bins. */
+static void floor_config(limpid_config *cfg, int *F)
+{
+    limpid_config_preset(cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT, 8000);
+    cfg->sample_rate = 8000;
+    cfg->n_fft = 8;
+    cfg->hop = 4;
+    cfg->cond = LIMPID_COND_LOGPOW_FLOOR;
+    cfg->head = LIMPID_HEAD_WIENER_FLOOR;
+    ck_assert_int_eq(limpid_config_check(cfg, NULL, 0), LIMPID_OK);
+    *F = limpid_config_feature_channels(cfg) / 2;
+}
+
+static float feat_to_power(float v) { return expf(3.0f * v - 6.0f) - 1e-6f; }
+
+/* The floor track: equals a constant power; stays at the background through a loud burst and
+ * falls back at once; rises at most 2x per second (2000 frames here); items side by side
+ * restart it; a stream (state, one column a call) equals the whole signal. */
+START_TEST(test_floor_track)
+{
+    limpid_config cfg;
+    int F;
+    floor_config(&cfg, &F);
+    enum { L = 2400 };
+    const int Cx = 2 * F;
+    float *spec = calloc((size_t)Cx * 2 * L, 4), *o = calloc((size_t)Cx * 2 * L, 4),
+          *o2 = calloc((size_t)Cx * 2 * L, 4), st[64], col[64], oc[64];
+    ck_assert_int_le(Cx, 64);
+    /* bin 0: power 0.01, a burst of 100x in frames 50..59; bin 1: 0.01 then 16x from frame 100
+     * on; other bins: a ramp. Column layout [Cx][2L], the second item a copy of the first. */
+    for (int it = 0; it < 2; it++)
+        for (int n = 0; n < L; n++) {
+            size_t c = (size_t)it * L + (size_t)n, ld = 2 * L;
+            spec[0 * ld + c] = 0.1f * ((n >= 50 && n < 60) ? 10.0f : 1.0f);
+            spec[1 * ld + c] = 0.1f * (n >= 100 ? 4.0f : 1.0f);
+            for (int f = 2; f < F; f++)
+                spec[(size_t)f * ld + c] = 0.01f * (float)(1 + (n % 13));
+        }
+    const size_t ld = 2 * L;
+    lpi_cond_features(&cfg, spec, ld, ld, L, NULL, o);
+    for (int n = 0; n < L; n++) {
+        float m0 = feat_to_power(o[(size_t)F * ld + n]), m1 = feat_to_power(o[(size_t)(F + 1) * ld + n]);
+        /* at most the rise since frame 0 (the burst lifts S, not the floor) */
+        const float bound = 0.01f * powf(2.0f, (float)n / 2000.0f) + 1e-6f;
+        ck_assert_msg(m0 >= 0.01f - 1e-6f && m0 <= bound, "bin 0 frame %d: floor %g, bound %g",
+                      n, (double)m0, (double)bound);
+        if (n < 50)
+            ck_assert(fabsf(m0 - 0.01f) < 1e-6f);
+        if (n < 100)
+            ck_assert(fabsf(m1 - 0.01f) < 1e-6f);
+        else if (n == 100 + 2000)
+            ck_assert_msg(m1 > 0.0195f && m1 < 0.0205f, "after 1 s the floor rose 2x: %g",
+                          (double)m1);
+        ck_assert(m1 <= 0.16f + 1e-6f);
+        for (int f = 0; f < Cx; f++) /* the second item restarted: identical columns */
+            ck_assert(o[(size_t)f * ld + n] == o[(size_t)f * ld + L + n]);
+    }
+    /* streaming: one column per call with state, from a "not started" state */
+    for (int f = 0; f < F; f++)
+        st[f] = -1.0f;
+    for (int n = 0; n < L; n++) {
+        for (int f = 0; f < Cx; f++)
+            col[f] = spec[(size_t)f * ld + n];
+        lpi_cond_features(&cfg, col, 1, 1, 0, st, oc);
+        for (int f = 0; f < Cx; f++)
+            ck_assert_msg(oc[f] == o[(size_t)f * ld + n], "stream row %d frame %d", f, n);
+    }
+    /* one item over all 2L columns (item 0) differs in the second half: no restart there */
+    lpi_cond_features(&cfg, spec, ld, ld, 0, NULL, o2);
+    ck_assert(o2[(size_t)(F + 1) * ld + L] != o[(size_t)(F + 1) * ld + L]);
+    free(spec); free(o); free(o2);
+}
+END_TEST
+
+/* WIENER_FLOOR: untrained (o1 = 0) the gain is 1/2 where P = 3 M, and the estimate does not
+ * depend on the input level (P and M scale together) while the floor is far above 1e-6. */
+START_TEST(test_wiener_floor_level_invariant)
+{
+    limpid_config cfg;
+    int F;
+    floor_config(&cfg, &F);
+    enum { L = 50 };
+    const int Cx = 2 * F;
+    float *spec = calloc((size_t)Cx * L, 4), *spec2 = calloc((size_t)Cx * L, 4),
+          *nc = calloc((size_t)Cx * L, 4), *nc2 = calloc((size_t)Cx * L, 4),
+          *zero = calloc((size_t)Cx * L, 4), *xt = calloc((size_t)Cx * L, 4),
+          *p1 = calloc((size_t)Cx * L, 4), *p2 = calloc((size_t)Cx * L, 4);
+    lpi_rng r = lpi_rng_make(5, 2, 1);
+    for (int i = 0; i < Cx * L; i++) {
+        float v = lpi_rng_normal(&r); /* |spec| >= 0.1: P far above the 1e-6 of the logs */
+        spec[i] = (v < 0.0f ? -1.0f : 1.0f) * (0.1f + 0.2f * fabsf(v));
+        spec2[i] = 0.5f * spec[i];
+        xt[i] = lpi_rng_normal(&r);
+    }
+    lpi_cond_features(&cfg, spec, L, L, 0, NULL, nc);
+    lpi_cond_features(&cfg, spec2, L, L, 0, NULL, nc2);
+    lpi_head_forward(&cfg, zero, spec, nc, xt, L, p1);
+    lpi_head_forward(&cfg, zero, spec2, nc2, xt, L, p2);
+    double maxdiff = 0.0;
+    for (int i = 0; i < Cx * L; i++)
+        maxdiff = fmax(maxdiff, fabs(0.5 * p1[i] - p2[i]) / (0.5 * fabs(p1[i]) + 1e-9));
+    ck_assert_msg(maxdiff < 1e-3, "wiener_floor: relative change %g with the level", maxdiff);
+    /* a bin exactly at 3x its floor gets gain 1/2 (g2 = 0) */
+    float *sp = calloc((size_t)Cx, 4), *nn = calloc((size_t)Cx, 4), *zz = calloc((size_t)Cx, 4),
+          *xx = calloc((size_t)Cx, 4), *pp = calloc((size_t)Cx, 4);
+    const float M = 0.04f;
+    sp[0] = sqrtf(3.0f * M);                 /* P = re^2 = 3 M */
+    nn[F] = (logf(M + 1e-6f) + 6.0f) / 3.0f; /* the floor feature of M */
+    lpi_head_forward(&cfg, zz, sp, nn, xx, 1, pp);
+    ck_assert_msg(fabsf(pp[0] / sp[0] - 0.5f) < 1e-3f, "gain at 3x the floor: %g",
+                  (double)(pp[0] / sp[0]));
+    free(sp); free(nn); free(zz); free(xx); free(pp);
+    free(spec); free(spec2); free(nc); free(nc2); free(zero); free(xt); free(p1); free(p2);
+}
 END_TEST
 
 /* An untrained network outputs 0: GAIN is then exactly the identity on the noisy input, and
@@ -76,10 +200,10 @@ START_TEST(test_identity_at_init)
         xt[i] = 3.0f;
     }
     cfg.head = LIMPID_HEAD_GAIN;
-    lpi_head_forward(&cfg, zero, cond, xt, cols, pred);
+    lpi_head_forward(&cfg, zero, cond, NULL, xt, cols, pred);
     ck_assert(memcmp(pred, cond, cnt * 4) == 0);
     cfg.head = LIMPID_HEAD_WIENER;
-    lpi_head_forward(&cfg, zero, cond, xt, cols, pred);
+    lpi_head_forward(&cfg, zero, cond, NULL, xt, cols, pred);
     for (size_t i = 0; i < cnt; i++)
         ck_assert_msg(fabsf(pred[i] - cond[i]) < 1e-4f * 1.0f, "%g vs %g", pred[i], cond[i]);
     free(zero); free(cond); free(xt); free(pred);
@@ -105,8 +229,8 @@ START_TEST(test_logpow_cond)
     }
     for (int i = 0; i < F * (int)ld; i++)
         out[i] = out2[i] = -99.0f;
-    ck_assert_ptr_eq(lpi_cond_features(&cfg, spec, ld, cols, out), out);
-    lpi_cond_features(&cfg, spec2, ld, cols, out2);
+    ck_assert_ptr_eq(lpi_cond_features(&cfg, spec, ld, cols, 0, NULL, out), out);
+    lpi_cond_features(&cfg, spec2, ld, cols, 0, NULL, out2);
     for (int f = 0; f < F; f++) {
         for (size_t n = 0; n < ld; n++) {
             float re = spec[f * ld + n], im = spec[(F + f) * ld + n];
@@ -121,7 +245,7 @@ START_TEST(test_logpow_cond)
         }
     }
     cfg.cond = LIMPID_COND_SPECTRUM; /* the network takes the spectrum itself */
-    ck_assert_ptr_eq(lpi_cond_features(&cfg, spec, ld, cols, out), spec);
+    ck_assert_ptr_eq(lpi_cond_features(&cfg, spec, ld, cols, 0, NULL, out), spec);
 }
 END_TEST
 
@@ -146,8 +270,8 @@ START_TEST(test_wiener_rel_level_invariant)
     }
     for (int head = 0; head < 2; head++) {
         cfg.head = head ? LIMPID_HEAD_WIENER_REL : LIMPID_HEAD_WIENER;
-        lpi_head_forward(&cfg, out, cond, xt, cols, p1);
-        lpi_head_forward(&cfg, out, cond2, xt, cols, p2);
+        lpi_head_forward(&cfg, out, cond, NULL, xt, cols, p1);
+        lpi_head_forward(&cfg, out, cond2, NULL, xt, cols, p2);
         double maxdiff = 0.0;
         for (size_t i = 0; i < cnt; i++)
             maxdiff = fmax(maxdiff, fabs(0.01 * p1[i] - p2[i]) / (0.01 * fabs(p1[i]) + 1e-9));
@@ -166,6 +290,9 @@ int main(void)
     tcase_add_test(tc, test_gain_grad);
     tcase_add_test(tc, test_wiener_grad);
     tcase_add_test(tc, test_wiener_rel_grad);
+    tcase_add_test(tc, test_wiener_floor_grad);
+    tcase_add_test(tc, test_floor_track);
+    tcase_add_test(tc, test_wiener_floor_level_invariant);
     tcase_add_test(tc, test_wiener_rel_level_invariant);
     tcase_add_test(tc, test_identity_at_init);
     tcase_add_test(tc, test_logpow_cond);

@@ -10,12 +10,16 @@
 
 /* A tiny causal STFT denoiser with random weights everywhere (the final layer too, so the
  * head's output really depends on the network). */
-static limpid_model *tiny_model(int lookahead, uint64_t seed)
+static limpid_model *tiny_model_head(int lookahead, uint64_t seed, limpid_head head)
 {
     limpid_config cfg;
     ck_assert_int_eq(limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT,
                                           SR), LIMPID_OK);
     cfg.lookahead = lookahead;
+    if (head == LIMPID_HEAD_WIENER_FLOOR) {
+        cfg.head = head;
+        cfg.cond = LIMPID_COND_LOGPOW_FLOOR; /* the floor track is state the stream carries */
+    }
     limpid_model *m = NULL;
     ck_assert_int_eq(lpi_model_alloc(&m, &cfg), LIMPID_OK);
     lpi_net_init_params(&m->layout, m->params, seed);
@@ -30,6 +34,11 @@ static limpid_model *tiny_model(int lookahead, uint64_t seed)
         for (int c = 0; c < 2 * L->C; c++)
             m->params[L->layer[i].out_b + c] = 0.1f * lpi_rng_normal(&r);
     return m;
+}
+
+static limpid_model *tiny_model(int lookahead, uint64_t seed)
+{
+    return tiny_model_head(lookahead, seed, LIMPID_HEAD_WIENER);
 }
 
 static void test_signal(float *x, size_t n, uint64_t seed)
@@ -63,7 +72,7 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
           *out = malloc(cnt * 4), *pred = malloc(cnt * 4), *x0 = malloc(cnt * 4),
           *scr = malloc((lpi_feature_scratch(cfg, n) + 1) * 4);
     ck_assert_int_eq(lpi_features_from_audio(cfg, stft, x, n, Y, (size_t)Lf, scr), LIMPID_OK);
-    const float *netc = lpi_cond_features(cfg, Y, (size_t)Lf, (size_t)Lf, nc);
+    const float *netc = lpi_cond_features(cfg, Y, (size_t)Lf, (size_t)Lf, 0, NULL, nc);
     for (int k = 0; k < Lf; k++) {
         float e[1024];
         ck_assert_int_le(Cx, 1024);
@@ -82,7 +91,7 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
         double tc = t0 * (double)(S - s) / S, tn = t0 * (double)(S - s - 1) / S;
         float tf = (float)tc;
         lpi_net_forward(&m->layout, m->params, ws, xt, netc, &tf, NULL, 1, Lf, out);
-        lpi_head_forward(cfg, out, Y, xt, (size_t)Lf, pred);
+        lpi_head_forward(cfg, out, Y, netc, xt, (size_t)Lf, pred);
         lpi_x0_eps_from_pred(cfg->target, lpi_schedule_abar(&sch, tc), xt, pred, x0, eps, cnt);
         if (s == S - 1)
             break;
@@ -115,9 +124,8 @@ static void run_stream(limpid_stream *st, const float *x, float *y, size_t n, si
  * polynomial tanh/sigmoid) over the whole signal, shifted by the latency. Tolerance: both are
  * float computations of the same function in different orders (gate error < 3e-7, summation
  * order), through a few DDIM steps: 1e-4 of the signal's peak. */
-START_TEST(test_matches_batch)
+static void matches_batch(limpid_model *m)
 {
-    limpid_model *m = tiny_model(0, 11);
     const size_t n = 12000;
     float *x = malloc(n * 4), *ref = malloc(n * 4), *y = malloc(n * 4);
     test_signal(x, n, 3);
@@ -151,6 +159,10 @@ START_TEST(test_matches_batch)
     free(x); free(ref); free(y);
     limpid_model_destroy(m);
 }
+
+START_TEST(test_matches_batch) { matches_batch(tiny_model(0, 11)); }
+END_TEST
+START_TEST(test_matches_batch_floor) { matches_batch(tiny_model_head(0, 11, LIMPID_HEAD_WIENER_FLOOR)); }
 END_TEST
 
 /* Output does not depend on the block size or on in-place buffers: bit for bit, at the
@@ -390,6 +402,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_matches_batch);
+    tcase_add_test(tc, test_matches_batch_floor);
     tcase_add_test(tc, test_block_size_independent);
     tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);

@@ -155,21 +155,34 @@ typedef enum limpid_head {
                                x0 = G*noisy + g2*x_t. The gain is decided from each bin's own
                                magnitude, so a narrow network (channels << bins) still resolves
                                single bins (tones, harmonics). */
-    LIMPID_HEAD_WIENER_REL = 3 /* as WIENER with the floor relative to the frame's level:
+    LIMPID_HEAD_WIENER_REL = 3, /* as WIENER with the floor relative to the frame's level:
                                r0 = exp(o1 - 1) * L, L = sqrt(mean over bins of r^2) of the
                                noisy frame. The gain does not depend on the input level, and
                                an untrained head gates at 0.37 L, inside its responsive range
                                for any level (an absolute floor starts saturated for most
                                bins: its gradient vanishes). */
+    LIMPID_HEAD_WIENER_FLOOR = 4 /* needs cond LOGPOW_FLOOR: as WIENER with the floor relative
+                               to the bin's tracked noise floor M (compressed power, see
+                               LIMPID_COND_LOGPOW_FLOOR): with P = r^2, G = P^2 / (P^2 +
+                               (3 exp(o1) M)^2). Untrained (o1 = 0) it is already a classic
+                               Wiener-style suppressor with a minimum-tracking noise estimate;
+                               the network learns where to move the threshold. */
 } limpid_head;
 
 /* What the network sees of the noisy observation (denoising, STFT domain). */
 typedef enum limpid_cond {
     LIMPID_COND_SPECTRUM = 0, /* the compressed complex spectrum itself (Cc = Cx) */
-    LIMPID_COND_LOGPOW = 1    /* per bin ln(|X|^(2a) beta^2 + 1e-6), scaled: Cc = bins. A
+    LIMPID_COND_LOGPOW = 1,   /* per bin ln(|X|^(2a) beta^2 + 1e-6), scaled: Cc = bins. A
                                  level change is an offset, and the magnitude of a bin is
                                  directly visible (from re/im the network would have to
                                  compute it through a random-phase linear mix). */
+    LIMPID_COND_LOGPOW_FLOOR = 2 /* LOGPOW, plus per bin the same scaled log of a causal
+                                 noise-floor track M of the compressed power P = |X|^(2a)
+                                 beta^2: S = S + 0.3 (P - S) per frame, M = min(S, M * 2^(hop /
+                                 rate)) (falls at once, rises at most 2x per second; both start
+                                 at the first frame's P): Cc = 2 * bins. Gives the network (and
+                                 the WIENER_FLOOR head) each bin's level above its own floor,
+                                 which no receptive field of a few hundred ms shows. */
 } limpid_cond;
 
 /* Per-layer convolution alignment. */

@@ -113,15 +113,19 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
     if (c->task == LIMPID_TASK_DENOISE && c->n_classes != 0)
         BAD("a denoising model has no classes (n_classes %d)", c->n_classes);
     if (c->head != LIMPID_HEAD_DIRECT && c->head != LIMPID_HEAD_GAIN &&
-        c->head != LIMPID_HEAD_WIENER && c->head != LIMPID_HEAD_WIENER_REL)
+        c->head != LIMPID_HEAD_WIENER && c->head != LIMPID_HEAD_WIENER_REL &&
+        c->head != LIMPID_HEAD_WIENER_FLOOR)
         BAD("output head %d is unknown", (int)c->head);
     if (c->head != LIMPID_HEAD_DIRECT &&
         (c->domain != LIMPID_DOMAIN_STFT || c->task != LIMPID_TASK_DENOISE ||
          c->target != LIMPID_TARGET_X0))
         BAD("the gain and wiener heads need an STFT-domain denoising model with target x0");
-    if (c->cond != LIMPID_COND_SPECTRUM && c->cond != LIMPID_COND_LOGPOW)
+    if (c->cond != LIMPID_COND_SPECTRUM && c->cond != LIMPID_COND_LOGPOW &&
+        c->cond != LIMPID_COND_LOGPOW_FLOOR)
         BAD("conditioning features %d are unknown", (int)c->cond);
-    if (c->cond == LIMPID_COND_LOGPOW &&
+    if (c->head == LIMPID_HEAD_WIENER_FLOOR && c->cond != LIMPID_COND_LOGPOW_FLOOR)
+        BAD("the wiener_floor head needs logpow_floor conditioning");
+    if (c->cond != LIMPID_COND_SPECTRUM &&
         (c->domain != LIMPID_DOMAIN_STFT || c->task != LIMPID_TASK_DENOISE))
         BAD("log-power conditioning needs an STFT-domain denoising model");
     if (c->schedule != LIMPID_SCHEDULE_LINEAR && c->schedule != LIMPID_SCHEDULE_COSINE)

@@ -61,17 +61,50 @@ limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stf
     return limpid_stft_synthesize(stft, scratch, n, x);
 }
 
-const float *lpi_cond_features(const limpid_config *cfg, const float *spec, size_t ld,
-                               size_t cols, float *out)
+/* The noise-floor track of LIMPID_COND_LOGPOW_FLOOR (limpid.h): smoothing of the compressed
+ * power, and the floor's largest rise per frame (2x per second). */
+#define FLOOR_SMOOTH 0.3f
+static float floor_rise(const limpid_config *cfg)
 {
-    if (cfg->cond != LIMPID_COND_LOGPOW)
+    return (float)exp(log(2.0) * (double)cfg->hop / (double)cfg->sample_rate);
+}
+
+static inline float logpow_feature(float p) { return (logf(p + 1e-6f) + 6.0f) * (1.0f / 3.0f); }
+
+const float *lpi_cond_features(const limpid_config *cfg, const float *spec, size_t ld,
+                               size_t cols, size_t item, float *state, float *out)
+{
+    if (cfg->cond != LIMPID_COND_LOGPOW && cfg->cond != LIMPID_COND_LOGPOW_FLOOR)
         return spec;
     const int F = limpid_config_feature_channels(cfg) / 2;
+    const int track = cfg->cond == LIMPID_COND_LOGPOW_FLOOR;
+    const float rise = floor_rise(cfg);
+    if (item == 0)
+        item = cols;
     for (int f = 0; f < F; f++) {
         const float *re = spec + (size_t)f * ld, *im = spec + (size_t)(F + f) * ld;
-        float *o = out + (size_t)f * ld;
-        for (size_t n = 0; n < cols; n++)
-            o[n] = (logf(re[n] * re[n] + im[n] * im[n] + 1e-6f) + 6.0f) * (1.0f / 3.0f);
+        float *o = out + (size_t)f * ld, *m = out + (size_t)(F + f) * ld;
+        float S = state ? state[f] : -1.0f, M = state ? state[F + f] : 0.0f;
+        for (size_t n = 0; n < cols; n++) {
+            const float p = re[n] * re[n] + im[n] * im[n];
+            o[n] = logpow_feature(p);
+            if (!track)
+                continue;
+            if (!state && n % item == 0)
+                S = -1.0f; /* a new item: the track starts again */
+            if (S < 0.0f) {
+                S = p;
+                M = p;
+            } else {
+                S += FLOOR_SMOOTH * (p - S);
+                M = fminf(S, M * rise);
+            }
+            m[n] = logpow_feature(M);
+        }
+        if (state && track) {
+            state[f] = S;
+            state[F + f] = M;
+        }
     }
     return out;
 }
@@ -120,10 +153,23 @@ static void wiener_levels(const limpid_config *cfg, const float *cond, size_t co
     }
 }
 
+/* WIENER_FLOOR head: with P = yre^2 + yim^2 (compressed power) and the floor M recovered from
+ * its feature mf = (ln(M + 1e-6) + 6) / 3, G = P^2 / (P^2 + q), q = (FLOOR_K exp(o1) (M +
+ * 1e-6))^2, written as a logistic of ln q - 2 ln P so that neither side overflows. FLOOR_K = 3:
+ * the untrained threshold sits at 3x the tracked minimum (a classic suppressor's setting). */
+#define FLOOR_K 3.0f
+static inline float floor_gain(float o1, float mf, float yre, float yim)
+{
+    const float p = yre * yre + yim * yim;
+    const float lq = 2.0f * (o1 + logf(FLOOR_K) + 3.0f * mf - 6.0f);
+    const float z = lq - 2.0f * logf(p + 1e-30f);
+    return 1.0f / (1.0f + expf(fminf(z, 80.0f)));
+}
+
 #define HEAD_CHUNK 256
 
 void lpi_head_forward(const limpid_config *cfg, const float *out, const float *cond,
-                      const float *xt, size_t cols, float *pred)
+                      const float *ncond, const float *xt, size_t cols, float *pred)
 {
     const int Cx = limpid_config_feature_channels(cfg);
     if (cfg->head == LIMPID_HEAD_DIRECT) {
@@ -131,6 +177,17 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
         return;
     }
     const int F = Cx / 2;
+    if (cfg->head == LIMPID_HEAD_WIENER_FLOOR) {
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+            for (size_t n = 0; n < cols; n++) {
+                float g = floor_gain(out[re + n], ncond[im + n], cond[re + n], cond[im + n]);
+                pred[re + n] = g * cond[re + n] + out[im + n] * xt[re + n];
+                pred[im + n] = g * cond[im + n] + out[im + n] * xt[im + n];
+            }
+        }
+        return;
+    }
     const int wiener = cfg->head == LIMPID_HEAD_WIENER || cfg->head == LIMPID_HEAD_WIENER_REL;
     const float bias = cfg->head == LIMPID_HEAD_WIENER_REL ? WIENER_REL_BIAS : WIENER_BIAS;
     float lv[HEAD_CHUNK];
@@ -152,7 +209,8 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
 }
 
 void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float *cond,
-                       const float *xt, const float *out, size_t cols, float *dout)
+                       const float *ncond, const float *xt, const float *out, size_t cols,
+                       float *dout)
 {
     const int Cx = limpid_config_feature_channels(cfg);
     if (cfg->head == LIMPID_HEAD_DIRECT) {
@@ -160,6 +218,18 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
         return;
     }
     const int F = Cx / 2;
+    if (cfg->head == LIMPID_HEAD_WIENER_FLOOR) { /* dG/do1 = -2 G (1 - G); the floor is data */
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+            for (size_t n = 0; n < cols; n++) {
+                float g = floor_gain(out[re + n], ncond[im + n], cond[re + n], cond[im + n]);
+                float dg = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
+                dout[re + n] = dg * -2.0f * g * (1.0f - g);
+                dout[im + n] = dpred[re + n] * xt[re + n] + dpred[im + n] * xt[im + n];
+            }
+        }
+        return;
+    }
     const int wiener = cfg->head == LIMPID_HEAD_WIENER || cfg->head == LIMPID_HEAD_WIENER_REL;
     const float bias = cfg->head == LIMPID_HEAD_WIENER_REL ? WIENER_REL_BIAS : WIENER_BIAS;
     float lv[HEAD_CHUNK];

@@ -319,21 +319,28 @@ LPI_HIDDEN size_t lpi_feature_scratch(const limpid_config *cfg, size_t n);
 
 /* The network's conditioning input from the noisy features spec[Cx][ld] (columns [0, cols)):
  * with cfg->cond == LIMPID_COND_LOGPOW, out[f][n] = (ln(re^2 + im^2 + 1e-6) + 6) / 3 for each
- * bin f (the compressed power; typical levels map to about -2.6..2); with SPECTRUM it is NULL:
- * the network takes spec itself. Returns the buffer the network should use. */
+ * bin f (the compressed power; typical levels map to about -2.6..2); LOGPOW_FLOOR adds rows
+ * out[F + f][n], the same map of the bin's noise-floor track (limpid.h). The track starts again
+ * every `item` columns (0: one item of cols columns) when state is NULL; with state ([2F]: the
+ * smoothed power, then the floor; a negative first value means "not started") it continues
+ * across calls (streaming) and item is ignored. With SPECTRUM it is NULL: the network takes
+ * spec itself. Returns the buffer the network should use. */
 LPI_HIDDEN const float *lpi_cond_features(const limpid_config *cfg, const float *spec,
-                                          size_t ld, size_t cols, float *out);
+                                          size_t ld, size_t cols, size_t item, float *state,
+                                          float *out);
 
 /* Output head. out, cond, xt, pred: [Cx][cols] contiguous. DIRECT: pred = out.
  * GAIN (STFT, x0 target; channel f = re of bin f, channel F+f = im, F = bins; out channel f = g1,
  * F+f = g2): pred[f] = (1+g1[f]) cond[f] + g2[f] xt[f], pred[F+f] likewise with the im rows.
- * WIENER, WIENER_REL: as GAIN with 1+g1 replaced by the Wiener gain of limpid.h's
- * LIMPID_HEAD_WIENER (_REL). */
+ * WIENER, WIENER_REL, WIENER_FLOOR: as GAIN with 1+g1 replaced by the Wiener gain of
+ * limpid.h's LIMPID_HEAD_WIENER (_REL, _FLOOR). ncond: the network's conditioning
+ * (lpi_cond_features, [Cc][cols]); only WIENER_FLOOR reads it (its floor rows), others take
+ * NULL. */
 LPI_HIDDEN void lpi_head_forward(const limpid_config *cfg, const float *out, const float *cond,
-                                 const float *xt, size_t cols, float *pred);
+                                 const float *ncond, const float *xt, size_t cols, float *pred);
 /* dout = d loss / d out given dpred (written, not accumulated); out is the forward's input. */
 LPI_HIDDEN void lpi_head_backward(const limpid_config *cfg, const float *dpred,
-                                  const float *cond, const float *xt, const float *out,
-                                  size_t cols, float *dout);
+                                  const float *cond, const float *ncond, const float *xt,
+                                  const float *out, size_t cols, float *dout);
 
 #endif

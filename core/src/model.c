@@ -15,7 +15,7 @@ struct limpid_ctx {
     limpid_stft *stft;
     lpi_schedule sched;
     float *cond, *x, *out, *pred, *zeros; /* [Cx][Lmax] each */
-    float *ncond;       /* [Cc][Lmax] the network's conditioning (LIMPID_COND_LOGPOW) */
+    float *ncond;       /* [Cc][Lmax] the network's conditioning (LOGPOW, LOGPOW_FLOOR) */
     const float *netc;  /* what the network takes: cond or ncond */
     float *samp_scratch;                  /* 3 * Cx * Lmax */
     float *feat_scratch;                  /* lpi_feature_scratch(seg) */
@@ -123,7 +123,8 @@ static limpid_status ctx_denoise_fn(void *user, const float *xt, double t, float
     int cls = c->cur_cls;
     lpi_net_forward(c->L, c->m->params, c->ws, xt, c->has_cond ? c->netc : NULL, &tf,
                     c->L->K > 0 ? &cls : NULL, 1, Lf, c->out);
-    lpi_head_forward(cfg, c->out, c->has_cond ? c->cond : c->zeros, xt, (size_t)Lf, c->pred);
+    lpi_head_forward(cfg, c->out, c->has_cond ? c->cond : c->zeros, c->has_cond ? c->netc : NULL,
+                     xt, (size_t)Lf, c->pred);
     lpi_x0_eps_from_pred(cfg->target, lpi_schedule_abar(&c->sched, t), xt, c->pred, x0, eps,
                          n);
     return LIMPID_OK;
@@ -143,7 +144,7 @@ static limpid_status run_block(limpid_ctx *c, size_t n, const limpid_sample_opts
                                      c->feat_scratch);
         if (st != LIMPID_OK)
             return st;
-        c->netc = lpi_cond_features(cfg, c->cond, (size_t)Lf, (size_t)Lf, c->ncond);
+        c->netc = lpi_cond_features(cfg, c->cond, (size_t)Lf, (size_t)Lf, 0, NULL, c->ncond);
         lpi_net_cond_changed(c->ws);
     }
     const int T = cfg->steps_T;

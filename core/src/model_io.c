@@ -131,9 +131,11 @@ static const enum_name window_names[] = {
     {"hann", LIMPID_WINDOW_HANN}, {"sqrt_hann", LIMPID_WINDOW_SQRT_HANN}, {NULL, 0}};
 static const enum_name head_names[] = {
     {"direct", LIMPID_HEAD_DIRECT}, {"gain", LIMPID_HEAD_GAIN}, {"wiener", LIMPID_HEAD_WIENER},
-    {"wiener_rel", LIMPID_HEAD_WIENER_REL}, {NULL, 0}};
+    {"wiener_rel", LIMPID_HEAD_WIENER_REL}, {"wiener_floor", LIMPID_HEAD_WIENER_FLOOR},
+    {NULL, 0}};
 static const enum_name cond_names[] = {
-    {"spectrum", LIMPID_COND_SPECTRUM}, {"logpow", LIMPID_COND_LOGPOW}, {NULL, 0}};
+    {"spectrum", LIMPID_COND_SPECTRUM}, {"logpow", LIMPID_COND_LOGPOW},
+    {"logpow_floor", LIMPID_COND_LOGPOW_FLOOR}, {NULL, 0}};
 static const enum_name schedule_names[] = {
     {"linear", LIMPID_SCHEDULE_LINEAR}, {"cosine", LIMPID_SCHEDULE_COSINE}, {NULL, 0}};
 static const enum_name target_names[] = {

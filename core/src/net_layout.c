@@ -15,7 +15,7 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
     const int C = cfg->channels, N = cfg->layers, E = cfg->embed_dim, H = cfg->embed_hidden;
     const int Cx = limpid_config_feature_channels(cfg);
     const int Cc = cfg->task != LIMPID_TASK_DENOISE ? 0
-                   : cfg->cond == LIMPID_COND_LOGPOW ? Cx / 2 : Cx;
+                   : cfg->cond == LIMPID_COND_LOGPOW ? Cx / 2 : Cx; /* LOGPOW_FLOOR: 2F = Cx */
     const int Co = Cx; /* DIRECT: the target; GAIN: g1[bins], g2[bins] = 2*bins = Cx */
     const int K = cfg->task == LIMPID_TASK_TEXTURE ? cfg->n_classes : 0;
     L->C = C; L->N = N; L->E = E; L->H = H; L->Cx = Cx; L->Cc = Cc; L->Co = Co; L->K = K;

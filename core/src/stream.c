@@ -71,6 +71,7 @@ struct limpid_stream {
     /* per-frame vectors */
     float *Y;      /* [Cx] compressed noisy spectrum of the frame */
     float *ncond;  /* [Cc] the network's view of Y */
+    float *ftrack; /* [Cx] LOGPOW_FLOOR's noise-floor track (lpi_cond_features' state) */
     float *c;      /* [C] conditioning projection */
     float *x;      /* [Cx] the current step's x_t */
     float *out;    /* [Co] network output */
@@ -321,7 +322,7 @@ static void stage_begin(limpid_stream *st)
     limpid_stft_push(st->stft, st->in_work, st->Y);
     limpid_spec_compress(st->Y, 1, st->F, cfg->compress_exp, cfg->compress_scale);
     if (st->Cc > 0) {
-        const float *nc = lpi_cond_features(cfg, st->Y, 1, 1, st->ncond);
+        const float *nc = lpi_cond_features(cfg, st->Y, 1, 1, 0, st->ftrack, st->ncond);
         mvt(&st->m_cond, nc, st->c, 0);
         for (int c = 0; c < C; c++) /* into the taps' tail: col[3C:4C] */
             st->col[3 * C + c] = relu_f(st->c[c]);
@@ -344,7 +345,7 @@ static void stage_lane_end(limpid_stream *st, int s)
     for (int c = 0; c < Cp; c++)
         st->s[c] = relu_f(st->s[c]);
     mvt(&st->m_final, st->s, st->out, 0);
-    lpi_head_forward(cfg, st->out, st->Y, st->x, 1, st->pred);
+    lpi_head_forward(cfg, st->out, st->Y, st->ncond, st->x, 1, st->pred);
     const double ab = lpi_schedule_abar(&st->sched, st->t_step[s]);
     lpi_x0_eps_from_pred(cfg->target, ab, st->x, st->pred, st->x0, st->eh, (size_t)Cx);
     if (s == st->steps - 1)
@@ -519,6 +520,8 @@ void limpid_stream_reset(limpid_stream *st)
     memset(st->hist, 0, (size_t)st->max_steps * st->N * st->R * st->C * sizeof(float));
     st->pos = 0;
     st->frame = 0;
+    for (int f = 0; f < st->F; f++)
+        st->ftrack[f] = -1.0f; /* the floor track starts at the next frame */
     if (st->rs_in) {
         lpi_resampler_reset(st->rs_in);
         lpi_resampler_reset(st->rs_out);
@@ -722,7 +725,7 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     const int Cp = (C + VW - 1) / VW * VW, Cop = (st->Co + VW - 1) / VW * VW;
     st->Cp = Cp;
     /* one block for the per-frame vectors (padded where a transposed product writes) */
-    size_t nvec = (size_t)Cx * 5 + (size_t)st->Cc + (size_t)Cop + (size_t)Cp * 9 +
+    size_t nvec = (size_t)Cx * 6 + (size_t)st->Cc + (size_t)Cop + (size_t)Cp * 9 +
                   4 * (size_t)C + 2 * (size_t)C + (size_t)L->E + 2 * (size_t)L->H;
     st->Y = calloc(nvec, sizeof(float));
     st->inbuf = calloc((size_t)st->hop, sizeof(float));
@@ -740,6 +743,7 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     st->x0 = q; q += Cx;
     st->eh = q; q += Cx;
     st->ncond = q; q += st->Cc;
+    st->ftrack = q; q += Cx;
     st->out = q; q += Cop;
     st->c = q; q += Cp;
     st->h = q; q += Cp;

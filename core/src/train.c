@@ -52,7 +52,7 @@ struct limpid_trainer {
 
     /* [Cx][B*Lf] (cond: [Cc][B*Lf]; out, dout: [Co][B*Lf]) */
     float *x0, *cond, *eps, *xt, *out, *pred, *tgt, *dpred, *dout;
-    float *ncond;       /* [Cc][B*Lf] the network's conditioning (LIMPID_COND_LOGPOW) */
+    float *ncond;       /* [Cc][B*Lf] the network's conditioning (LOGPOW, LOGPOW_FLOOR) */
     float *lw;          /* [bins][B*Lf] loss weights (STFT denoise), see loss_weight */
     float *scratch_w[LPI_PREP_THREADS]; /* per preparing thread: lpi_feature_scratch floats */
     limpid_stft *stft_w[LPI_PREP_THREADS];
@@ -256,7 +256,8 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->x0 = falloc(nx);
     /* cond: the noisy features [Cx] (the head needs them); ncond: the network's view */
     t->cond = t->Cc > 0 ? falloc(nx) : NULL;
-    t->ncond = cfg->cond == LIMPID_COND_LOGPOW ? falloc((size_t)t->Cc * cols) : NULL;
+    const int own_cond = cfg->cond == LIMPID_COND_LOGPOW || cfg->cond == LIMPID_COND_LOGPOW_FLOOR;
+    t->ncond = own_cond ? falloc((size_t)t->Cc * cols) : NULL;
     const int stft_dn = cfg->domain == LIMPID_DOMAIN_STFT && cfg->task == LIMPID_TASK_DENOISE;
     t->lw = stft_dn ? falloc((size_t)(t->L.Cx / 2) * cols) : NULL;
     t->eps = falloc(nx);
@@ -274,7 +275,7 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->cls = calloc((size_t)t->B, sizeof *t->cls);
     t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
     if (!t->p || !t->g || !t->m || !t->v || !t->ema || !t->x0 || (t->Cc > 0 && !t->cond) ||
-        (cfg->cond == LIMPID_COND_LOGPOW && !t->ncond) || (stft_dn && !t->lw) ||
+        (own_cond && !t->ncond) || (stft_dn && !t->lw) ||
         !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
         !scratch_ok || !t->tstep || !t->abar || !t->cls || !t->ws) {
         st = LIMPID_ERR_NOMEM;
@@ -447,10 +448,13 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
                                    t->tgt + o, (size_t)Lf);
         }
     }
-    const float *netc = t->Cc > 0 ? lpi_cond_features(&t->cfg, t->cond, ld, ld, t->ncond) : NULL;
+    /* (each item's noise-floor track starts at its first frame, as a file's does) */
+    const float *netc = t->Cc > 0 ? lpi_cond_features(&t->cfg, t->cond, ld, ld, (size_t)Lf, NULL,
+                                                      t->ncond)
+                                  : NULL;
     lpi_net_forward(&t->L, params, t->ws, t->xt, netc, t->tstep,
                     t->L.K > 0 ? t->cls : NULL, nb, Lf, t->out);
-    lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->xt, ld, t->pred);
+    lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, ld, t->pred);
     const size_t count = (size_t)Cx * ld;
     double s = 0.0;
     if (loss_weights(t, ld)) {
@@ -542,7 +546,8 @@ limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean, const f
         for (size_t i = 0; i < count; i++)
             t->dpred[i] = k2 * (t->pred[i] - t->tgt[i]);
     }
-    lpi_head_backward(&t->cfg, t->dpred, t->Cc > 0 ? t->cond : NULL, t->xt, t->out, ld, t->dout);
+    lpi_head_backward(&t->cfg, t->dpred, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, t->out, ld,
+                      t->dout);
     memset(t->g, 0, np * sizeof *t->g);
     lpi_net_backward(&t->L, t->p, t->ws, t->dout, t->g, NULL, NULL);
 

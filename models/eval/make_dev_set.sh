@@ -2,7 +2,8 @@
 # Build limpid's dev test set from the dev split of models/data/build_corpus.sh: held-out
 # voices (real and synthetic) and music, mixed with held-out noise types at 0, 5, 10 and
 # 15 dB SNR. Deterministic (sox -R: fixed dither seed), every mixture exactly as long as its
-# clean file. Writes DEST/{clean,noisy}/{speech,music}/NAME.wav (48 kHz mono).
+# clean file. Writes DEST/{clean,noisy}/{speech,music}/NAME.wav (48 kHz mono) and
+# DEST/mixtures.tsv (each mixture's SNR, noise type and noise file; see breakdown.py).
 #
 # Usage: bash models/eval/make_dev_set.sh CORPUS DEST [ITEMS_PER_SOURCE]
 set -euo pipefail
@@ -16,6 +17,8 @@ mapfile -t NOISES < <(find "$CORPUS/dev/noise" -name '*.wav' | sort)
 rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/{print $3}'; }
 NT=$(mktemp --suffix=.wav "$DEST/.noise-XXXXXX") # per run: two runs into one DEST must not share it
 trap 'rm -f "$NT"' EXIT
+MAN="$DEST/mixtures.tsv" # one line per mixture: file, SNR, noise type (source folder), noise file
+printf 'file\tsnr_db\tnoise_type\tnoise_file\n' > "$MAN"
 k=0
 mix() { # kind clean_file name
   local kind=$1 f=$2 name=$3
@@ -34,6 +37,8 @@ mix() { # kind clean_file name
   local rc rn; rc=$(rms "$c"); rn=$(rms "$NT")
   local v; v=$(awk -v a="$rc" -v b="$rn" -v s="$snr" 'BEGIN{printf "%.6f", (a/exp(log(10)*s/20))/(b+1e-12)}')
   sox -q -R -m "$c" -v "$v" "$NT" -b 16 "$DEST/noisy/$kind/$name-${snr}dB.wav" trim 0 "${ns}s"
+  printf '%s\t%s\t%s\t%s\n' "$kind/$name-${snr}dB.wav" "$snr" \
+    "$(basename "$(dirname "$nf")")" "${nf#"$CORPUS"/dev/noise/}" >> "$MAN"
 }
 for src in "$CORPUS"/dev/clean_speech/*/; do
   s=$(basename "$src")
