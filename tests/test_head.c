@@ -25,8 +25,7 @@ static void check_head(limpid_head head)
     cfg.n_fft = 8;
     cfg.hop = 2;
     cfg.head = head;
-    if (head == LIMPID_HEAD_WIENER_FLOOR)
-        cfg.cond = LIMPID_COND_LOGPOW_FLOOR;
+    cfg.cond = head == LIMPID_HEAD_WIENER_FLOOR ? LIMPID_COND_LOGPOW_FLOOR : LIMPID_COND_LOGPOW;
     ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
     const size_t cols = 5, cnt = (size_t)limpid_config_feature_channels(&cfg) * cols;
     float *out = malloc(cnt * 4), *cond = malloc(cnt * 4), *xt = malloc(cnt * 4),
@@ -218,7 +217,9 @@ START_TEST(test_logpow_cond)
     limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT, 16000);
     cfg.n_fft = 8;
     cfg.hop = 2;
-    ck_assert_int_eq(cfg.cond, LIMPID_COND_LOGPOW);
+    cfg.cond = LIMPID_COND_LOGPOW;
+    cfg.head = LIMPID_HEAD_WIENER;
+    ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
     const int Cx = limpid_config_feature_channels(&cfg), F = Cx / 2;
     const size_t cols = 3, ld = 4; /* ld > cols: the unused column must stay untouched */
     float spec[10 * 4], spec2[10 * 4], out[5 * 4], out2[5 * 4];
@@ -257,6 +258,7 @@ START_TEST(test_wiener_rel_level_invariant)
     limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT, 16000);
     cfg.n_fft = 8;
     cfg.hop = 2;
+    cfg.cond = LIMPID_COND_LOGPOW; /* (WIENER, WIENER_REL take no floor track) */
     const size_t cols = 3, cnt = (size_t)limpid_config_feature_channels(&cfg) * cols;
     float out[30], cond[30], cond2[30], xt[30], p1[30], p2[30];
     ck_assert_uint_le(cnt, 30);
