@@ -177,18 +177,8 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
         return;
     }
     const int F = Cx / 2;
-    if (cfg->head == LIMPID_HEAD_WIENER_FLOOR) {
-        for (int f = 0; f < F; f++) {
-            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
-            for (size_t n = 0; n < cols; n++) {
-                float g = floor_gain(out[re + n], ncond[im + n], cond[re + n], cond[im + n]);
-                pred[re + n] = g * cond[re + n] + out[im + n] * xt[re + n];
-                pred[im + n] = g * cond[im + n] + out[im + n] * xt[im + n];
-            }
-        }
-        return;
-    }
     const int wiener = cfg->head == LIMPID_HEAD_WIENER || cfg->head == LIMPID_HEAD_WIENER_REL;
+    const int tracked = cfg->head == LIMPID_HEAD_WIENER_FLOOR; /* WIENER_FLOOR */
     const float bias = cfg->head == LIMPID_HEAD_WIENER_REL ? WIENER_REL_BIAS : WIENER_BIAS;
     float lv[HEAD_CHUNK];
     for (size_t n0 = 0; n0 < cols; n0 += HEAD_CHUNK) {
@@ -199,8 +189,9 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
             const size_t re = (size_t)f * cols + n0, im = (size_t)(F + f) * cols + n0;
             const float *o1 = out + re, *g2 = out + im;
             for (size_t n = 0; n < m; n++) {
-                float g = wiener ? wiener_gain(o1[n], bias, lv[n], cond[re + n], cond[im + n])
-                                 : 1.0f + o1[n];
+                float g = tracked ? floor_gain(o1[n], ncond[im + n], cond[re + n], cond[im + n])
+                          : wiener ? wiener_gain(o1[n], bias, lv[n], cond[re + n], cond[im + n])
+                                   : 1.0f + o1[n];
                 pred[re + n] = g * cond[re + n] + g2[n] * xt[re + n];
                 pred[im + n] = g * cond[im + n] + g2[n] * xt[im + n];
             }
@@ -218,19 +209,8 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
         return;
     }
     const int F = Cx / 2;
-    if (cfg->head == LIMPID_HEAD_WIENER_FLOOR) { /* dG/do1 = -2 G (1 - G); the floor is data */
-        for (int f = 0; f < F; f++) {
-            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
-            for (size_t n = 0; n < cols; n++) {
-                float g = floor_gain(out[re + n], ncond[im + n], cond[re + n], cond[im + n]);
-                float dg = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
-                dout[re + n] = dg * -2.0f * g * (1.0f - g);
-                dout[im + n] = dpred[re + n] * xt[re + n] + dpred[im + n] * xt[im + n];
-            }
-        }
-        return;
-    }
     const int wiener = cfg->head == LIMPID_HEAD_WIENER || cfg->head == LIMPID_HEAD_WIENER_REL;
+    const int tracked = cfg->head == LIMPID_HEAD_WIENER_FLOOR; /* WIENER_FLOOR */
     const float bias = cfg->head == LIMPID_HEAD_WIENER_REL ? WIENER_REL_BIAS : WIENER_BIAS;
     float lv[HEAD_CHUNK];
     for (size_t n0 = 0; n0 < cols; n0 += HEAD_CHUNK) {
@@ -242,7 +222,10 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
             float *d1 = dout + re, *d2 = dout + im;
             for (size_t n = 0; n < m; n++) {
                 float dg = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
-                if (wiener) { /* dG/do1 = -2 WIENER_POW G (1 - G); the level is data */
+                if (tracked) { /* dG/do1 = -2 G (1 - G); the floor is data */
+                    float g = floor_gain(out[re + n], ncond[im + n], cond[re + n], cond[im + n]);
+                    dg *= -2.0f * g * (1.0f - g);
+                } else if (wiener) { /* dG/do1 = -2 WIENER_POW G (1 - G); the level is data */
                     float g = wiener_gain(out[re + n], bias, lv[n], cond[re + n], cond[im + n]);
                     dg *= -2.0f * WIENER_POW * g * (1.0f - g);
                 }
