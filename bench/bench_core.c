@@ -22,7 +22,7 @@
  *     noise-like audio): ms per step and seconds of audio trained on per wall second; plus the
  *     network's forward+backward alone (internal API) at the same size, to split the step.
  *
- * Usage: bench_core [--threads N] [--quick]
+ * Usage: bench_core [--threads N] [--quick] [--bf16]
  * Every figure is also printed as one line "RESULT name value unit". */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -30,6 +30,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SR 48000
 #define INFER_SECONDS 10.0
@@ -237,6 +238,8 @@ typedef struct net_job {
     float *x, *cond, *out, *pred, *dout, *grads, *t;
 } net_job;
 
+static int use_bf16; /* --bf16: inference products in bf16 on AMX */
+
 static void net_job_init(net_job *j, const limpid_config *cfg, int B, int Lf, int train)
 {
     memset(j, 0, sizeof *j);
@@ -255,6 +258,11 @@ static void net_job_init(net_job *j, const limpid_config *cfg, int B, int Lf, in
     j->ws = lpi_net_ws_create(L, B, Lf, train);
     if (!j->ws) {
         fprintf(stderr, "bench_core: lpi_net_ws_create failed\n");
+        exit(1);
+    }
+    if (!train && use_bf16 && (st = lpi_net_ws_use_bf16(j->ws, 1)) != LIMPID_OK) {
+        fprintf(stderr, "bench_core: --bf16: %s (needs a CPU with AMX-BF16)\n",
+                limpid_strerror(st));
         exit(1);
     }
     size_t cols = (size_t)B * Lf;
@@ -347,6 +355,8 @@ static void usage(void)
             "usage: bench_core [--threads N] [--quick] [--profile infer|fwdbwd|train [REPS]]\n"
             "  --threads N  OpenBLAS threads (limpid_set_threads; default 1)\n"
             "  --quick      fewer repetitions (noisier figures, ~3x faster)\n"
+            "  --bf16       inference (b.) with bf16 products on AMX (lpi_net_ws_use_bf16);\n"
+            "               training stays fp32\n"
             "  --profile W  only run workload W REPS times (default 20) and print its mean time:\n"
             "               for perf record (infer: one 10 s network evaluation; fwdbwd: network\n"
             "               forward+backward at batch 16 x 1 s; train: limpid_trainer_step)\n");
@@ -396,6 +406,17 @@ static int profile_run(const limpid_config *cfg, const char *what, int reps, int
 
 int main(int argc, char **argv)
 {
+    /* as the limpid tool: OpenBLAS's kernels for this CPU, not its SSE3 fallback */
+    const char *core = limpid_blas_better_coretype();
+    if (argc > 1 && !strcmp(argv[1], "--blas-coretype")) { /* for run_core.sh */
+        printf("%s\n", core ? core : "");
+        return 0;
+    }
+    if (core) {
+        setenv("OPENBLAS_CORETYPE", core, 1);
+        execv("/proc/self/exe", argv);
+        unsetenv("OPENBLAS_CORETYPE");
+    }
     int threads = 1, quick = 0, prof_reps = 20;
     const char *prof = NULL;
     for (int i = 1; i < argc; i++) {
@@ -407,6 +428,8 @@ int main(int argc, char **argv)
                 prof_reps = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--quick")) {
             quick = 1;
+        } else if (!strcmp(argv[i], "--bf16")) {
+            use_bf16 = 1;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage();
             return 0;
@@ -423,6 +446,10 @@ int main(int argc, char **argv)
     limpid_config cfg;
     limpid_status st = limpid_config_preset(&cfg, "base", LIMPID_TASK_DENOISE,
                                             LIMPID_DOMAIN_STFT, SR);
+    /* the network of bench/torch_ref.py: the noisy spectrum itself as conditioning (Cc = Cx)
+     * and the GAIN head (the preset's defaults have changed since: set them here) */
+    cfg.head = LIMPID_HEAD_GAIN;
+    cfg.cond = LIMPID_COND_SPECTRUM;
     if (st == LIMPID_OK)
         st = limpid_config_check(&cfg, NULL, 0);
     if (st != LIMPID_OK) {
@@ -451,6 +478,10 @@ int main(int argc, char **argv)
 
     printf("limpid %s core benchmark: threads %d (limpid_get_threads %d)%s\n", limpid_version(),
            threads, limpid_get_threads(), quick ? ", quick" : "");
+    printf("OpenBLAS kernels: %s%s\n", openblas_get_corename(),
+           getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE)" : "");
+    printf("inference products: %s\n", use_bf16 ? "bf16 on AMX (--bf16), fp32 accumulation"
+                                                : "fp32 (OpenBLAS sgemm)");
     printf("network: preset base, STFT denoise %d Hz, n_fft %d, hop %d, Cx %d, C %d, %d layers, "
            "dilation cycle %d, embed %d/%d, GAIN head\n",
            cfg.sample_rate, cfg.n_fft, cfg.hop, L.Cx, C, Nl, cfg.dilation_cycle, cfg.embed_dim,

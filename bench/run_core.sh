@@ -6,7 +6,7 @@
 #   convolution layers / sgemm rate     >= 0.5
 #
 # usage: bash bench/run_core.sh [BUILD_DIR] [--rounds R] [--full] [--threads "1 2"]
-#                               [--torch-malloc tuned|default]
+#                               [--torch-malloc tuned|default] [--bf16]
 #   BUILD_DIR       build folder (default build-bench), configured Release, benchmarks on
 #   --rounds R      rounds (default 3). Each round runs, per thread count, bench_core and then
 #                   torch_ref.py, so the two alternate every ~10 s and load changes on a shared
@@ -19,6 +19,9 @@
 #                   on the reference machine) and makes it faster: the stricter comparison.
 #                   The same setting applies to bench_core (which does not allocate while
 #                   timed). default: glibc as it comes.
+#   --bf16          also run bench_core --bf16 in every round (inference products in bf16 on
+#                   Intel AMX, fp32 sums; training stays fp32) and print its inference ratio
+#                   beside the fp32 one
 # Environment: PYTHON (default /usr/bin/python3: Debian's python3-torch).
 # Every command run is printed before it runs.
 set -euo pipefail
@@ -30,6 +33,7 @@ quick=--quick
 rounds=3
 threads="1 2"
 tmalloc=tuned
+bf16=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=--quick ;;
@@ -37,7 +41,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --threads) threads=$2; shift ;;
     --torch-malloc) tmalloc=$2; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --bf16) bf16=1 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     -*) echo "run_core.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
     esac
@@ -63,6 +68,15 @@ run cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLIMPID_BUILD_BENCH
 run cmake --build "$build" --target bench_core -j2 >/dev/null
 bench=$build/bench_core
 
+# OpenBLAS falls back to its SSE3 kernels on CPU models it does not know; bench_core then
+# re-executes itself with OPENBLAS_CORETYPE (as the limpid tool does). PyTorch gets the same
+# variable, so both sides run the same kernels where they use OpenBLAS.
+blas_core=$("$bench" --blas-coretype)
+if [ -n "$blas_core" ]; then
+    export OPENBLAS_CORETYPE=$blas_core
+    echo "NOTE: OpenBLAS picked kernels older than this CPU: OPENBLAS_CORETYPE=$blas_core for both"
+fi
+
 have_torch=1
 if ! "$py" -c "import torch" 2>/dev/null; then
     have_torch=0
@@ -87,6 +101,10 @@ for r in $(seq 1 "$rounds"); do
         note_load
         run "${envset[@]}" "$bench" --threads "$n" $quick | tee "$tmp/c$n.$r.txt"
         note_load
+        if [ $bf16 = 1 ]; then
+            run "${envset[@]}" "$bench" --threads "$n" $quick --bf16 | tee "$tmp/b$n.$r.txt"
+            note_load
+        fi
         if [ $have_torch = 1 ]; then
             tf=$(awk '$1 == "RESULT" && $2 == "c_train_frames" {print $3}' "$tmp/c$n.$r.txt")
             inf=$(awk '$1 == "RESULT" && $2 == "c_infer_frames" {print $3}' "$tmp/c$n.$r.txt")
@@ -128,7 +146,8 @@ for n in $threads; do
             -v tf="$(get "$t" torch_train_full_step_ms)" -v cfb="$(get "$c" c_train_fwdbwd_ms)" \
             -v ci="$(get "$c" c_infer_ms)" -v ti="$(get "$t" torch_infer_ms)" \
             -v cl="$(get "$c" c_layer_ms)" -v tl="$(get "$t" torch_layer_ms)" \
-            -v tsb="$(getmin "$t" torch_train_step_ms)" -v tib="$(getmin "$t" torch_infer_ms)" 'BEGIN {
+            -v tsb="$(getmin "$t" torch_train_step_ms)" -v tib="$(getmin "$t" torch_infer_ms)" \
+            -v bi="$(get "$tmp/b$n" c_infer_ms)" -v bl="$(get "$tmp/b$n" c_layer_ms)" -v bf="$bf16" 'BEGIN {
             r = ca / ta;
             printf "%-8s %-46s %10.2f %10.2f %8.2f %s\n", n, "training audio-s per s (speed ratio)", ca, ta, r, (r >= 1.0 ? ">= 1.0 PASS" : ">= 1.0 MISS");
             printf "%-8s %-46s %10.1f %10.1f\n", n, "  training step ms", cs, ts;
@@ -139,6 +158,12 @@ for n in $threads; do
             printf "%-8s %-46s %10.3f %10.3f %8.2f\n", n, "  one residual layer ms (speed ratio)", cl, tl, (cl > 0 ? tl / cl : 0);
             printf "%-8s %-46s %10.1f %10.1f %8.2f\n", n, "  vs PyTorch fastest round: train step ms", cs, tsb, tsb / cs;
             printf "%-8s %-46s %10.2f %10.2f %8.2f\n", n, "  vs PyTorch fastest round: inference ms", ci, tib, tib / ci;
+            if (bf == 1) {
+                r = ti / bi;
+                printf "%-8s %-46s %10.2f %10.2f %8.2f %s\n", n, "inference ms, C bf16 products (speed ratio)", bi, ti, r, (r >= 2.0 ? ">= 2.0 PASS" : ">= 2.0 MISS");
+                printf "%-8s %-46s %10.3f %10.3f %8.2f\n", n, "  one residual layer ms, C bf16 (speed ratio)", bl, tl, (bl > 0 ? tl / bl : 0);
+                printf "%-8s %-46s %10.2f %10.2f %8.2f\n", n, "  vs PyTorch fastest round: bf16 inference ms", bi, tib, tib / bi;
+            }
         }'
     else
         printf '%-8s %-46s %10.2f\n' "$n" "training audio-s per s" "$(get "$c" c_train_audio_per_s)"

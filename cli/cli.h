@@ -77,6 +77,17 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
 int cli_opt_int(const cli_args *a, const char *s, long long lo, long long hi, long long *out);
 int cli_opt_double(const cli_args *a, const char *s, double lo, double hi, double *out);
 
+/* --precision auto|fp32|bf16 (limpid_ctx_set_precision): *out = CLI_PREC_AUTO (bf16 where the
+ * machine has AMX, else fp32), LIMPID_PRECISION_FP32 or LIMPID_PRECISION_BF16; 0 / -1 with a
+ * usage error. cli_ctx_precision applies it to ctx: 0, or -1 with an error (bf16 asked for on
+ * a machine without AMX, out of memory). */
+#define CLI_PREC_AUTO (-1)
+#define CLI_PRECISION_HELP                                                                    \
+    "  --precision P     matrix products: auto (default: bf16 where the CPU has AMX, else\n"   \
+    "                    fp32), fp32 (the same output on every machine), bf16 (faster)\n"
+int cli_opt_precision(const cli_args *a, const char *s, int *out);
+int cli_ctx_precision(const char *cmd, limpid_ctx *ctx, int prec);
+
 /* ---- misc --------------------------------------------------------------------------- */
 
 double cli_now(void);                         /* monotonic seconds */

@@ -174,6 +174,38 @@ int cli_opt_int(const cli_args *a, const char *s, long long lo, long long hi, lo
     return -1;
 }
 
+int cli_opt_precision(const cli_args *a, const char *s, int *out)
+{
+    if (strcmp(s, "auto") == 0)
+        *out = CLI_PREC_AUTO;
+    else if (strcmp(s, "fp32") == 0)
+        *out = LIMPID_PRECISION_FP32;
+    else if (strcmp(s, "bf16") == 0)
+        *out = LIMPID_PRECISION_BF16;
+    else {
+        cli_usage_error(a->cmd, "bad value '%s' for %s (expected auto, fp32 or bf16)", s, a->opt);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_ctx_precision(const char *cmd, limpid_ctx *ctx, int prec)
+{
+    if (prec == CLI_PREC_AUTO)
+        prec = limpid_bf16_available() ? LIMPID_PRECISION_BF16 : LIMPID_PRECISION_FP32;
+    limpid_status st = limpid_ctx_set_precision(ctx, (limpid_precision)prec);
+    if (st == LIMPID_ERR_UNSUPPORTED) {
+        cli_error(cmd, "--precision bf16: this machine cannot run bf16 products (they need an "
+                       "x86-64 CPU with AMX-BF16 and Linux 5.16 or later); use fp32");
+        return -1;
+    }
+    if (st != LIMPID_OK) {
+        cli_error(cmd, "cannot set the precision: %s", limpid_strerror(st));
+        return -1;
+    }
+    return 0;
+}
+
 int cli_opt_double(const cli_args *a, const char *s, double lo, double hi, double *out)
 {
     if (cli_parse_double(s, lo, hi, out) == 0)

@@ -101,6 +101,8 @@ static void usage(FILE *f)
 "\n"
 "Performance:\n"
 "  --threads N       matrix-product threads (default: all cores; 1 when --jobs > 1)\n"
+CLI_PRECISION_HELP
+"                    (offline models; the streaming engine of rt is always fp32)\n"
 "  -j, --jobs N      files processed in parallel (default 1)\n"
 "  -q, --quiet       no progress, no per-file lines (errors and warnings still print)\n"
 "  -h, --help        this help\n"
@@ -129,6 +131,7 @@ typedef struct dn_opts {
     int recursive, force, quiet;
     limpid_sample_opts so;
     int threads; /* -1: not given */
+    int precision; /* CLI_PREC_AUTO or limpid_precision */
     int jobs;
     double block_s;
     int identity; /* test hook */
@@ -1140,7 +1143,7 @@ static void *worker_main(void *arg)
 
 enum {
     OPT_OUTPUT = 1, OPT_OUTDIR, OPT_MODEL, OPT_RECURSIVE, OPT_STRENGTH, OPT_STEPS, OPT_SAMPLER,
-    OPT_SEED, OPT_THREADS, OPT_JOBS, OPT_FORCE, OPT_QUIET, OPT_BLOCK, OPT_HELP
+    OPT_SEED, OPT_THREADS, OPT_JOBS, OPT_FORCE, OPT_QUIET, OPT_BLOCK, OPT_HELP, OPT_PRECISION
 };
 
 static const cli_opt opts[] = {
@@ -1151,7 +1154,7 @@ static const cli_opt opts[] = {
     {"threads", 0, 1, OPT_THREADS},     {"jobs", 'j', 1, OPT_JOBS},
     {"force", 0, 0, OPT_FORCE},         {"quiet", 'q', 0, OPT_QUIET},
     {"block", 0, 1, OPT_BLOCK},         {"help", 'h', 0, OPT_HELP},
-    {0, 0, 0, 0}};
+    {"precision", 0, 1, OPT_PRECISION}, {0, 0, 0, 0}};
 
 int cmd_denoise(int argc, char **argv)
 {
@@ -1164,6 +1167,7 @@ int cmd_denoise(int argc, char **argv)
     o.so.eta = 0.0f;
     o.so.seed = 0;
     o.threads = -1;
+    o.precision = CLI_PREC_AUTO;
     o.jobs = 1;
     o.block_s = 0; /* default: see the block sizing below */
     const char *env = getenv("LIMPID_DENOISE_IDENTITY");
@@ -1234,6 +1238,10 @@ int cmd_denoise(int argc, char **argv)
             if (cli_opt_int(&a, val, 1, 1024, &iv))
                 goto out;
             o.threads = (int)iv;
+            break;
+        case OPT_PRECISION:
+            if (cli_opt_precision(&a, val, &o.precision))
+                goto out;
             break;
         case OPT_JOBS:
             if (cli_opt_int(&a, val, 1, 256, &iv))
@@ -1394,6 +1402,8 @@ int cmd_denoise(int argc, char **argv)
             st = limpid_ctx_create(&w[i].j.ctx, model, max_frames);
             if (st != LIMPID_OK) {
                 cli_error(CMD, "cannot set up the model: %s", limpid_strerror(st));
+                setup_failed = 1;
+            } else if (cli_ctx_precision(CMD, w[i].j.ctx, o.precision)) {
                 setup_failed = 1;
             }
         }

@@ -57,6 +57,7 @@ static void usage(FILE *f)
 "  --stereo          two decorrelated channels (independent draws of the texture)\n"
 "  --level DB        scale to DB dBFS RMS (from the first 20 s; default: the model's level)\n"
 "  --threads N       threads for the matrix products (default: all cores)\n"
+CLI_PRECISION_HELP
 "  --force           overwrite existing output files\n"
 "  --play            play the result when it is written (the first file with --variations;\n"
 "                    'limpid play' plays any file)\n"
@@ -66,7 +67,7 @@ static void usage(FILE *f)
 }
 
 enum { O_TEX = 1, O_MODEL, O_CLASS, O_SECONDS, O_OUT, O_VAR, O_SEED, O_STEPS, O_LOOP, O_STEREO,
-       O_LEVEL, O_THREADS, O_FORCE, O_QUIET, O_LIST, O_HELP, O_PLAY };
+       O_LEVEL, O_THREADS, O_FORCE, O_QUIET, O_LIST, O_HELP, O_PLAY, O_PRECISION };
 
 static const cli_opt opts[] = {
     {"texture", 0, 1, O_TEX},   {"model", 0, 1, O_MODEL},     {"class", 0, 1, O_CLASS},
@@ -74,12 +75,14 @@ static const cli_opt opts[] = {
     {"seed", 0, 1, O_SEED},     {"steps", 0, 1, O_STEPS},     {"loop", 0, 0, O_LOOP},
     {"stereo", 0, 0, O_STEREO}, {"level", 0, 1, O_LEVEL},     {"threads", 0, 1, O_THREADS},
     {"force", 0, 0, O_FORCE},   {"quiet", 'q', 0, O_QUIET},   {"list", 0, 0, O_LIST},
-    {"help", 'h', 0, O_HELP},   {"play", 0, 0, O_PLAY},     {NULL, 0, 0, 0}};
+    {"help", 'h', 0, O_HELP},   {"play", 0, 0, O_PLAY},     {"precision", 0, 1, O_PRECISION},
+    {NULL, 0, 0, 0}};
 
 typedef struct gen_opts {
     const char *texture, *model, *cls, *out;
     double seconds, level;
     int have_level, variations, steps, loop, stereo, threads, force, quiet, list, play;
+    int precision; /* CLI_PREC_AUTO or limpid_precision */
     uint64_t seed;
 } gen_opts;
 
@@ -375,6 +378,7 @@ int cmd_generate(int argc, char **argv)
     o.variations = 1;
     o.steps = 4;
     o.threads = -1;
+    o.precision = CLI_PREC_AUTO;
     o.seconds = -1.0;
     cli_args a;
     cli_args_init(&a, CMD, argc, argv);
@@ -414,6 +418,9 @@ int cmd_generate(int argc, char **argv)
         case O_THREADS:
             if (cli_opt_int(&a, val, 1, 1024, &iv)) return CLI_EXIT_USAGE;
             o.threads = (int)iv;
+            break;
+        case O_PRECISION:
+            if (cli_opt_precision(&a, val, &o.precision)) return CLI_EXIT_USAGE;
             break;
         case O_FORCE: o.force = 1; break;
         case O_QUIET: o.quiet = 1; break;
@@ -515,6 +522,8 @@ int cmd_generate(int argc, char **argv)
         cli_error(CMD, "cannot set up the model: %s", limpid_strerror(st));
         goto done;
     }
+    if (cli_ctx_precision(CMD, g.ctx, o.precision))
+        goto done;
     g.buf = calloc((size_t)g.ch, sizeof *g.buf);
     g.tail = calloc((size_t)g.ch, sizeof *g.tail);
     g.head = calloc((size_t)g.ch, sizeof *g.head);

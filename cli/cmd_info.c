@@ -221,11 +221,11 @@ int cmd_info(int argc, char **argv)
         fprintf(f,
                 "  \"architecture\": {\"channels\": %d, \"layers\": %d, \"dilation_cycle\": %d, "
                 "\"embed_dim\": %d, \"embed_hidden\": %d, \"lookahead\": %d, \"n_classes\": %d, "
-                "\"head\": \"%s\", \"cond\": \"%s\", \"target\": \"%s\", \"schedule\": \"%s\", \"steps_T\": %d, "
-                "\"beta_start\": %.7g, \"beta_end\": %.7g},\n",
+                "\"head\": \"%s\", \"cond\": \"%s\", \"target\": \"%s\", \"input_scale\": \"%s\", "
+                "\"schedule\": \"%s\", \"steps_T\": %d, \"beta_start\": %.7g, \"beta_end\": %.7g},\n",
                 c->channels, c->layers, c->dilation_cycle, c->embed_dim, c->embed_hidden,
                 c->lookahead, c->n_classes, cfg_head_name(c->head), cfg_cond_name(c->cond),
-                cfg_target_name(c->target),
+                cfg_target_name(c->target), cfg_input_scale_name(c->input_scale),
                 cfg_schedule_name(c->schedule), c->steps_T, (double)c->beta_start,
                 (double)c->beta_end);
         if (names) {
@@ -284,9 +284,9 @@ int cmd_info(int argc, char **argv)
                 "%d/%d, lookahead %s\n",
                 c->channels, c->layers, c->dilation_cycle, c->embed_dim, c->embed_hidden,
                 lookahead_str(c->lookahead, lab, sizeof lab));
-        fprintf(f, "                 head %s, cond %s, target %s, %s schedule, T = %d",
+        fprintf(f, "                 head %s, cond %s, target %s, input scale %s, %s schedule, T = %d",
                 cfg_head_name(c->head), cfg_cond_name(c->cond), cfg_target_name(c->target),
-                cfg_schedule_name(c->schedule), c->steps_T);
+                cfg_input_scale_name(c->input_scale), cfg_schedule_name(c->schedule), c->steps_T);
         if (c->schedule == LIMPID_SCHEDULE_LINEAR)
             fprintf(f, " (beta %g..%g)", (double)c->beta_start, (double)c->beta_end);
         fprintf(f, "\n");

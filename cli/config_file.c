@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_COND, K_LOOKAHEAD } ktype;
+typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_COND, K_LOOKAHEAD, K_LOSSNORM, K_INSCALE } ktype;
 typedef enum { D_MODEL, D_TRAIN, D_CROP } kdest;
 
 typedef struct key_def {
@@ -46,6 +46,7 @@ static const key_def keys[] = {
     {"target", K_TARGET, M(target), 0, 0, 0},
     {"head", K_HEAD, M(head), 0, 0, 0},
     {"cond", K_COND, M(cond), 0, 0, 0},
+    {"input_scale", K_INSCALE, M(input_scale), 0, 0, 0},
     {"n_classes", K_INT, M(n_classes), 0, 4096, 0},
     {"sample_rate", K_INT, M(sample_rate), 8000, 384000, 0},
     {"lr", K_FLOAT, T(lr), 0, 1, 1},
@@ -58,6 +59,7 @@ static const key_def keys[] = {
     {"ema_decay", K_FLOAT, T(ema_decay), 0, 0.999999, 0},
     {"t_top", K_FLOAT, T(t_top), 0, 1, 0},
     {"loss_weight", K_FLOAT, T(loss_weight), 0, 1, 0},
+    {"loss_norm", K_LOSSNORM, T(loss_norm), 0, 0, 0},
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -82,6 +84,10 @@ const char *cfg_head_name(limpid_head h)
 const char *cfg_cond_name(limpid_cond c)
 {
     return c == LIMPID_COND_SPECTRUM ? "spectrum" : c == LIMPID_COND_LOGPOW ? "logpow" : c == LIMPID_COND_LOGPOW_FLOOR ? "logpow_floor" : "?";
+}
+const char *cfg_input_scale_name(limpid_input_scale s)
+{
+    return s == LIMPID_INPUT_SCALE_NONE ? "none" : s == LIMPID_INPUT_SCALE_SQRT_ABAR ? "sqrt_abar" : "?";
 }
 const char *cfg_task_name(limpid_task t)
 {
@@ -243,6 +249,24 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->model.cond = LIMPID_COND_LOGPOW_FLOOR;
         else
             return snprintf(expect, elen, "spectrum, logpow or logpow_floor"), -1;
+        return 0;
+    case K_INSCALE:
+        if (word_is(v, "none", NULL))
+            out->model.input_scale = LIMPID_INPUT_SCALE_NONE;
+        else if (word_is(v, "sqrt_abar", NULL))
+            out->model.input_scale = LIMPID_INPUT_SCALE_SQRT_ABAR;
+        else
+            return snprintf(expect, elen, "none or sqrt_abar"), -1;
+        return 0;
+    case K_LOSSNORM:
+        if (word_is(v, "batch", NULL))
+            out->train.loss_norm = LIMPID_LOSS_NORM_BATCH;
+        else if (word_is(v, "item", NULL))
+            out->train.loss_norm = LIMPID_LOSS_NORM_ITEM;
+        else if (word_is(v, "log", NULL))
+            out->train.loss_norm = LIMPID_LOSS_NORM_LOG;
+        else
+            return snprintf(expect, elen, "batch, item or log"), -1;
         return 0;
     }
     return -1;

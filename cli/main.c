@@ -1,7 +1,9 @@
 /* main.c - `limpid COMMAND [options]`: dispatch to the commands listed in commands.h. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct command {
     const char *name;
@@ -42,6 +44,14 @@ static const command *find(const char *name)
 
 int main(int argc, char **argv)
 {
+    /* OpenBLAS on a CPU model it does not know runs its SSE3 kernels: start again with the
+     * kernels this CPU can run (limpid_blas_better_coretype; the variable stops a loop) */
+    const char *core = limpid_blas_better_coretype();
+    if (core && !getenv("LIMPID_KEEP_BLAS_CORE")) {
+        setenv("OPENBLAS_CORETYPE", core, 1);
+        execv("/proc/self/exe", argv);
+        unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the kernels we have */
+    }
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

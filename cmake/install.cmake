@@ -29,14 +29,14 @@ include(GNUInstallDirs)
 # against an installed prefix with pkg-config.
 option(LIMPID_BUILD_EXAMPLES "Build the example programs (need libsndfile)" ON)
 if(LIMPID_BUILD_EXAMPLES)
-  if(NOT SNDFILE_FOUND)
-    pkg_check_modules(SNDFILE IMPORTED_TARGET sndfile)
-  endif()
-  if(SNDFILE_FOUND)
+  # its own prefix: a PkgConfig::SNDFILE made in another directory (the plugin's, when the
+  # CLI is off) is not visible here, though SNDFILE_FOUND would say it was found
+  pkg_check_modules(EXAMPLE_SNDFILE IMPORTED_TARGET sndfile)
+  if(EXAMPLE_SNDFILE_FOUND)
     add_executable(example_denoise_file ${CMAKE_SOURCE_DIR}/examples/denoise_file.c)
     set_target_properties(example_denoise_file PROPERTIES OUTPUT_NAME denoise_file
       RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
-    target_link_libraries(example_denoise_file PRIVATE limpid_shared PkgConfig::SNDFILE)
+    target_link_libraries(example_denoise_file PRIVATE limpid_shared PkgConfig::EXAMPLE_SNDFILE)
   else()
     message(STATUS "libsndfile not found: the example programs are not built")
   endif()

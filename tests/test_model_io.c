@@ -229,6 +229,10 @@ START_TEST(roundtrip_other_settings)
     c.target = LIMPID_TARGET_X0;
     c.head = LIMPID_HEAD_GAIN;
     roundtrip(&c);
+    c.head = LIMPID_HEAD_WIENER_FLOOR;
+    c.cond = LIMPID_COND_LOGPOW_FLOOR;
+    c.input_scale = LIMPID_INPUT_SCALE_SQRT_ABAR;
+    roundtrip(&c);
     c = micro_cfg(LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_WAVE);
     c.n_classes = 7;
     c.target = LIMPID_TARGET_V;

@@ -69,7 +69,7 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
     ck_assert_int_eq(limpid_stft_create(&stft, cfg->n_fft, cfg->hop, cfg->window), LIMPID_OK);
     float *Y = malloc(cnt * 4), *nc = malloc(cnt * 4), *xt = malloc(cnt * 4), *eps = malloc(cnt * 4),
           *out = malloc(cnt * 4), *pred = malloc(cnt * 4), *x0 = malloc(cnt * 4),
-          *scr = malloc((lpi_feature_scratch(cfg, n) + 1) * 4);
+          *scr = malloc((lpi_feature_scratch(cfg, n) + 1) * 4), *xs = malloc(cnt * 4);
     ck_assert_int_eq(lpi_features_from_audio(cfg, stft, x, n, Y, (size_t)Lf, scr), LIMPID_OK);
     const float *netc = lpi_cond_features(cfg, Y, (size_t)Lf, (size_t)Lf, 0, NULL, nc);
     for (int k = 0; k < Lf; k++) {
@@ -89,7 +89,8 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
     for (int s = 0; s < S; s++) {
         double tc = t0 * (double)(S - s) / S, tn = t0 * (double)(S - s - 1) / S;
         float tf = (float)tc;
-        lpi_net_forward(&m->layout, m->params, ws, xt, netc, &tf, NULL, 1, Lf, out);
+        const float *xin = lpi_net_input(cfg, lpi_schedule_abar(&sch, tc), xt, cnt, xs);
+        lpi_net_forward(&m->layout, m->params, ws, xin, netc, &tf, NULL, 1, Lf, out);
         lpi_head_forward(cfg, out, Y, netc, xt, (size_t)Lf, pred);
         lpi_x0_eps_from_pred(cfg->target, lpi_schedule_abar(&sch, tc), xt, pred, x0, eps, cnt);
         if (s == S - 1)
@@ -102,7 +103,7 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
     lpi_net_ws_destroy(ws);
     lpi_schedule_free(&sch);
     limpid_stft_destroy(stft);
-    free(Y); free(nc); free(xt); free(eps); free(out); free(pred); free(x0); free(scr);
+    free(Y); free(nc); free(xt); free(eps); free(out); free(pred); free(x0); free(scr); free(xs);
 }
 
 static void run_stream(limpid_stream *st, const float *x, float *y, size_t n, size_t block,
@@ -162,6 +163,26 @@ static void matches_batch(limpid_model *m)
 START_TEST(test_matches_batch) { matches_batch(tiny_model(0, 11)); }
 END_TEST
 START_TEST(test_matches_batch_floor) { matches_batch(tiny_model_head(0, 11, LIMPID_HEAD_WIENER_FLOOR)); }
+END_TEST
+
+/* input_scale SQRT_ABAR: the engine scales its network input as the batch path does, and the
+ * scaling changes the output (so the comparison would see an engine that skipped it) */
+START_TEST(test_matches_batch_input_scale)
+{
+    const size_t n = 12000;
+    float *x = malloc(n * 4), *a = malloc(n * 4), *b = malloc(n * 4);
+    test_signal(x, n, 3);
+    limpid_model *m = tiny_model_head(0, 11, LIMPID_HEAD_WIENER_FLOOR);
+    reference(m, x, n, 2, 1.0f, 42, a);
+    m->cfg.input_scale = LIMPID_INPUT_SCALE_SQRT_ABAR;
+    reference(m, x, n, 2, 1.0f, 42, b);
+    double d = 0.0;
+    for (size_t i = 0; i < n; i++)
+        d += fabs((double)a[i] - b[i]);
+    ck_assert_msg(d / (double)n > 1e-4, "input scaling changed nothing (%g)", d / (double)n);
+    free(x); free(a); free(b);
+    matches_batch(m);
+}
 END_TEST
 
 /* Output does not depend on the block size or on in-place buffers: bit for bit, at the
@@ -404,6 +425,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_matches_batch);
     tcase_add_test(tc, test_matches_batch_floor);
+    tcase_add_test(tc, test_matches_batch_input_scale);
     tcase_add_test(tc, test_block_size_independent);
     tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);

@@ -278,6 +278,7 @@ START_TEST(test_exact_resume)
     tc.seed = 12345678901234ull;
     tc.t_top = 0.3f; /* its draws are part of the exact resume too */
     tc.loss_weight = 0.5f;
+    tc.loss_norm = LIMPID_LOSS_NORM_LOG;
     limpid_trainer *a = NULL, *b = NULL;
     ck_assert_int_eq(limpid_trainer_create(&a, &cfg, NULL, &tc), LIMPID_OK);
     ck_assert_int_eq(limpid_trainer_create(&b, &cfg, NULL, &tc), LIMPID_OK);
@@ -306,7 +307,7 @@ START_TEST(test_exact_resume)
               tb->total_steps == tc.total_steps && tb->weight_decay == tc.weight_decay &&
               tb->beta1 == tc.beta1 && tb->beta2 == tc.beta2 && tb->adam_eps == tc.adam_eps &&
               tb->clip == tc.clip && tb->ema_decay == tc.ema_decay && tb->t_top == tc.t_top &&
-              tb->loss_weight == tc.loss_weight);
+              tb->loss_weight == tc.loss_weight && tb->loss_norm == tc.loss_norm);
     ck_assert_uint_eq(tb->seed, tc.seed);
     ck_assert(memcmp(limpid_trainer_model_config(b), &cfg, sizeof cfg) == 0);
     const limpid_provenance *pb = limpid_trainer_provenance(b);
@@ -670,6 +671,109 @@ START_TEST(test_validate_repeatable)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* The training objective's gradient (loss weights, BATCH / ITEM / LOG normalisation, head,
+ * network) against central differences along random directions. Items at different levels
+ * (x1, x0.1, x3), so the three normalisations give different gradients. */
+
+static double objective(int norm, const double *isse, int B, double count, double mean0)
+{
+    double j = 0.0;
+    for (int b = 0; b < B; b++)
+        j += norm == LIMPID_LOSS_NORM_LOG ? log(isse[b]) : isse[b];
+    return (norm == LIMPID_LOSS_NORM_LOG ? mean0 : 1.0) * j / count;
+}
+
+START_TEST(test_objective_gradient)
+{
+    enum { B = 3, CROP = 2048, DIRS = 3 };
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    cfg.head = LIMPID_HEAD_WIENER_FLOOR;
+    cfg.cond = LIMPID_COND_LOGPOW_FLOOR;
+    cfg.input_scale = LIMPID_INPUT_SCALE_SQRT_ABAR; /* the scaled input path too */
+    ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
+    float clean[B * CROP], noisy[B * CROP];
+    make_tones(4242, B, CROP, clean, noisy);
+    const float level[B] = {1.0f, 0.1f, 3.0f};
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < CROP; i++) {
+            clean[b * CROP + i] *= level[b];
+            noisy[b * CROP + i] *= level[b];
+        }
+    float *gsave[3] = {NULL, NULL, NULL};
+    for (int norm = LIMPID_LOSS_NORM_BATCH; norm <= LIMPID_LOSS_NORM_LOG; norm++) {
+        limpid_train_config tc;
+        small_tc(&tc, B, CROP, 100);
+        tc.loss_weight = 0.8f;
+        tc.loss_norm = norm;
+        tc.t_top = 0.5f;
+        tc.warmup = 0;
+        limpid_trainer *t = NULL;
+        ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
+        run_tones(t, 0, 3, NULL); /* the final layer is no longer zero */
+        size_t n;
+        float *p = raw_params(t, 0, &n), *q = malloc(n * sizeof *q);
+        ck_assert_ptr_nonnull(q);
+        double isse[B], count, isse_p[B], isse_m[B];
+        const float *gp = NULL;
+        ck_assert_int_eq(lpi_trainer_loss_grad(t, p, clean, noisy, NULL, isse, &count, &gp),
+                         LIMPID_OK);
+        float *g = malloc(n * sizeof *g);
+        ck_assert_ptr_nonnull(g);
+        memcpy(g, gp, n * sizeof *g);
+        const double mean0 = (isse[0] + isse[1] + isse[2]) / B;
+        for (int d = 0; d < DIRS; d++) {
+            lpi_rng r = lpi_rng_make(0xD1, (uint64_t)norm, (uint64_t)d);
+            float *v = malloc(n * sizeof *v);
+            ck_assert_ptr_nonnull(v);
+            double gv = 0.0, vv = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                v[i] = lpi_rng_normal(&r);
+                gv += (double)g[i] * v[i];
+                vv += (double)v[i] * v[i];
+            }
+            const float h = (float)(1e-3 / sqrt(vv / (double)n)); /* ~1e-3 per weight */
+            for (size_t i = 0; i < n; i++)
+                q[i] = p[i] + h * v[i];
+            ck_assert_int_eq(lpi_trainer_loss_grad(t, q, clean, noisy, NULL, isse_p, NULL, NULL),
+                             LIMPID_OK);
+            for (size_t i = 0; i < n; i++)
+                q[i] = p[i] - h * v[i];
+            ck_assert_int_eq(lpi_trainer_loss_grad(t, q, clean, noisy, NULL, isse_m, NULL, NULL),
+                             LIMPID_OK);
+            const double fd = (objective(norm, isse_p, B, count, mean0) -
+                               objective(norm, isse_m, B, count, mean0)) / (2.0 * h);
+            ck_assert_msg(fabs(fd - gv) <= 0.02 * fabs(gv) + 1e-9,
+                          "norm %d direction %d: finite difference %.6g, gradient %.6g", norm, d,
+                          fd, gv);
+            free(v);
+        }
+        gsave[norm] = g;
+        free(p);
+        free(q);
+        limpid_trainer_destroy(t);
+    }
+    /* the three objectives differ (items at different levels) */
+    lpi_net_layout L;
+    ck_assert_int_eq(lpi_net_layout_init(&L, &cfg), LIMPID_OK);
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++) {
+            double dot = 0.0, na = 0.0, nb = 0.0;
+            for (size_t i = 0; i < L.n_params; i++) {
+                dot += (double)gsave[a][i] * gsave[b][i];
+                na += (double)gsave[a][i] * gsave[a][i];
+                nb += (double)gsave[b][i] * gsave[b][i];
+            }
+            ck_assert_msg(dot / sqrt(na * nb) < 0.999, "norms %d and %d: cosine %.4f", a, b,
+                          dot / sqrt(na * nb));
+        }
+    lpi_net_layout_free(&L);
+    for (int k = 0; k < 3; k++)
+        free(gsave[k]);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 static Suite *train_suite(void)
 {
@@ -679,6 +783,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, test_create_checks);
     tcase_add_test(tc, test_lr_schedule);
     tcase_add_test(tc, test_adamw_first_step);
+    tcase_add_test(tc, test_objective_gradient);
     tcase_add_test(tc, test_validate_repeatable);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_exact_resume);

@@ -73,6 +73,15 @@ LIMPID_API void limpid_free(void *p);
 LIMPID_API void limpid_set_threads(int n);
 LIMPID_API int limpid_get_threads(void);
 
+/* OpenBLAS picks its kernels from the CPU model at load time. On a model newer than the
+ * library knows (Debian 12's 0.3.21 on a recent Xeon, or a virtual machine that reports a
+ * generic "Intel Xeon Processor") it falls back to its baseline SSE3 kernels ("Prescott"),
+ * 4-7x slower than the AVX-512 ones the CPU can run. This returns the OPENBLAS_CORETYPE value
+ * that gives this CPU's kernels ("SKYLAKEX" with AVX-512, "HASWELL" with AVX2), or NULL when
+ * the kernels in use already match (or OPENBLAS_CORETYPE is set). OpenBLAS reads the variable
+ * only when it is loaded: a program sets it and re-executes itself (the limpid tool does). */
+LIMPID_API const char *limpid_blas_better_coretype(void);
+
 /* ------------------------------------------------------------------------ */
 /* STFT (FFTW3, single precision)                                            */
 /*
@@ -185,6 +194,16 @@ typedef enum limpid_cond {
                                  which no receptive field of a few hundred ms shows. */
 } limpid_cond;
 
+/* What the network takes of x_t (its input projection; the head still mixes in x_t itself).
+ * NONE: x_t. SQRT_ABAR: sqrt(abar_t) x_t, so the network's input is mostly signal at small t
+ * and fades to nothing at t = T, where x_t is pure noise that says nothing about x0 (fed
+ * unscaled, that noise swamps the residual stream of the few-step estimate the denoisers
+ * rely on). */
+typedef enum limpid_input_scale {
+    LIMPID_INPUT_SCALE_NONE = 0,
+    LIMPID_INPUT_SCALE_SQRT_ABAR = 1
+} limpid_input_scale;
+
 /* Per-layer convolution alignment. */
 #define LIMPID_LOOKAHEAD_NONCAUSAL (-1)
 
@@ -219,6 +238,7 @@ typedef struct limpid_config {
     float beta_start; /* linear schedule */
     float beta_end;
     limpid_target target;
+    limpid_input_scale input_scale;
 } limpid_config;
 
 /* Fill cfg with a named preset: "tiny" (tests, seconds to train), "small", "base".
@@ -326,6 +346,18 @@ LIMPID_API limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model 
                                            int max_frames);
 LIMPID_API void limpid_ctx_destroy(limpid_ctx *c);
 
+/* Precision of the network's matrix products in a ctx. FP32 (default): OpenBLAS sgemm, the
+ * same result on every x86-64 machine for a given thread count. BF16: the factors rounded to
+ * bfloat16 (8-bit mantissa), products summed in fp32, on Intel AMX (Sapphire Rapids and
+ * later): several times faster; outputs differ from FP32 by about 1e-3 relative (dev-set
+ * metrics: see the README). limpid_ctx_set_precision gives UNSUPPORTED where the CPU (or the
+ * kernel, or the build) has no AMX, and the ctx stays as it was; NOMEM. The streaming engine
+ * (limpid_stream) always uses FP32. */
+typedef enum limpid_precision { LIMPID_PRECISION_FP32 = 0, LIMPID_PRECISION_BF16 = 1 } limpid_precision;
+LIMPID_API limpid_status limpid_ctx_set_precision(limpid_ctx *c, limpid_precision p);
+/* Whether this build and machine can run LIMPID_PRECISION_BF16. */
+LIMPID_API int limpid_bf16_available(void);
+
 /* Denoise n samples of `in` into `out` (may alias). n may exceed the ctx's frame budget:
  * the signal is processed in overlapping blocks that cover the receptive field. */
 LIMPID_API limpid_status limpid_denoise(limpid_ctx *c, const float *in, size_t n, float *out,
@@ -411,11 +443,20 @@ typedef struct limpid_train_config {
                            compressed power (|X| for a = 0.5): lambda = 1 weighs errors about
                            as the linear-magnitude error, so loud bins, which decide SI-SDR,
                            count; 0 (default): the plain compressed-domain MSE */
+    int loss_norm;      /* how items share the loss (LIMPID_LOSS_NORM_*): 0 (default) BATCH */
 } limpid_train_config;
+
+/* limpid_train_config.loss_norm. BATCH: the loss weight's mean(P) is over the whole batch, so
+ * a loud item (gain augmentation) outweighs a quiet one. ITEM: mean(P) per item, so every item
+ * counts alike whatever its level (the per-item scale invariance of SI-SDR). LOG: as ITEM,
+ * and the loss is the mean over items of ln(item error), an SDR-like loss: each item's
+ * gradient is divided by its own error (times the batch's mean error, so the step size stays
+ * that of ITEM), and the items a model does worst on count most. */
+enum { LIMPID_LOSS_NORM_BATCH = 0, LIMPID_LOSS_NORM_ITEM = 1, LIMPID_LOSS_NORM_LOG = 2 };
 
 /* batch 16, crop 32768 samples, lr 1e-3 -> lr_min 1e-5 (cosine), warm-up 200, total 20000
  * steps, weight decay 0.01, Adam betas 0.9 / 0.999, eps 1e-8, clip 1.0, EMA 0.999, seed 1,
- * t_top 0, loss_weight 0. */
+ * t_top 0, loss_weight 0, loss_norm BATCH. */
 LIMPID_API void limpid_train_config_default(limpid_train_config *tc);
 
 typedef struct limpid_trainer limpid_trainer;

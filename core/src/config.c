@@ -123,6 +123,8 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
     if (c->cond != LIMPID_COND_SPECTRUM && c->cond != LIMPID_COND_LOGPOW &&
         c->cond != LIMPID_COND_LOGPOW_FLOOR)
         BAD("conditioning features %d are unknown", (int)c->cond);
+    if (c->input_scale != LIMPID_INPUT_SCALE_NONE && c->input_scale != LIMPID_INPUT_SCALE_SQRT_ABAR)
+        BAD("input scaling %d is unknown", (int)c->input_scale);
     if (c->head == LIMPID_HEAD_WIENER_FLOOR && c->cond != LIMPID_COND_LOGPOW_FLOOR)
         BAD("the wiener_floor head needs logpow_floor conditioning");
     if (c->cond != LIMPID_COND_SPECTRUM &&

@@ -4,6 +4,7 @@
  * feat[2*bins][frames] (row f: re of bin f, row bins+f: im of bin f).
  * Wave domain: feat[1][n] = x. */
 #include "internal.h"
+#include "vec.h"
 
 size_t lpi_feature_frames(const limpid_config *cfg, size_t n)
 {
@@ -168,6 +169,19 @@ static inline float floor_gain(float o1, float mf, float yre, float yim)
 
 #define HEAD_CHUNK 256
 
+/* GAIN head, one bin over m columns: pred = (1 + o1) cond + g2 x_t (re and im rows) */
+LPI_CLONES static void gain_rows(float *restrict pr, float *restrict pi, const float *restrict o1,
+                                 const float *restrict g2, const float *restrict cr,
+                                 const float *restrict ci, const float *restrict xr,
+                                 const float *restrict xi, size_t m)
+{
+    for (size_t n = 0; n < m; n++) {
+        const float g = 1.0f + o1[n];
+        pr[n] = g * cr[n] + g2[n] * xr[n];
+        pi[n] = g * ci[n] + g2[n] * xi[n];
+    }
+}
+
 void lpi_head_forward(const limpid_config *cfg, const float *out, const float *cond,
                       const float *ncond, const float *xt, size_t cols, float *pred)
 {
@@ -188,10 +202,13 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
         for (int f = 0; f < F; f++) {
             const size_t re = (size_t)f * cols + n0, im = (size_t)(F + f) * cols + n0;
             const float *o1 = out + re, *g2 = out + im;
+            if (!tracked && !wiener) {
+                gain_rows(pred + re, pred + im, o1, g2, cond + re, cond + im, xt + re, xt + im, m);
+                continue;
+            }
             for (size_t n = 0; n < m; n++) {
                 float g = tracked ? floor_gain(o1[n], ncond[im + n], cond[re + n], cond[im + n])
-                          : wiener ? wiener_gain(o1[n], bias, lv[n], cond[re + n], cond[im + n])
-                                   : 1.0f + o1[n];
+                                  : wiener_gain(o1[n], bias, lv[n], cond[re + n], cond[im + n]);
                 pred[re + n] = g * cond[re + n] + g2[n] * xt[re + n];
                 pred[im + n] = g * cond[im + n] + g2[n] * xt[im + n];
             }
@@ -234,4 +251,15 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
             }
         }
     }
+}
+
+const float *lpi_net_input(const limpid_config *cfg, double abar, const float *xt, size_t n,
+                           float *buf)
+{
+    if (cfg->input_scale == LIMPID_INPUT_SCALE_NONE)
+        return xt;
+    const float k = (float)sqrt(abar > 0.0 ? abar : 0.0);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = k * xt[i];
+    return buf;
 }

@@ -90,6 +90,16 @@ LPI_HIDDEN void lpi_gemm(int trans_a, int trans_b, int M, int N, int K, float al
                          const float *A, int lda, const float *B, int ldb, float beta, float *C,
                          int ldc);
 
+/* The same without transposes, beta 0 or 1, with bf16 products on Intel AMX (gemm_amx.c; other beta: lpi_gemm):
+ * inference only. lpi_amx_available() says whether this build and CPU (and the kernel's
+ * permission for the tile state) allow it; scratch holds lpi_amx_scratch(M, N, K) bytes;
+ * threads: OpenMP threads that split the columns. Without AMX it calls lpi_gemm. */
+LPI_HIDDEN int lpi_amx_available(void);
+LPI_HIDDEN size_t lpi_amx_scratch(int M, int N, int K);
+LPI_HIDDEN void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda,
+                             const float *B, int ldb, float beta, float *C, int ldc,
+                             void *scratch, int threads);
+
 /* ------------------------------------------------------------------------ */
 /* Network parameter layout.
  *
@@ -169,6 +179,10 @@ LPI_HIDDEN void lpi_net_ws_destroy(lpi_net_ws *ws);
  * sampling steps of one block share one cond. */
 LPI_HIDDEN void lpi_net_ws_cache_cond(lpi_net_ws *ws, int on);
 LPI_HIDDEN void lpi_net_cond_changed(lpi_net_ws *ws);
+/* Inference workspaces: on != 0 makes lpi_net_forward's matrix products bf16 on AMX
+ * (lpi_gemm_amx; allocates its scratch now). UNSUPPORTED without AMX, INVALID for a training
+ * workspace; on = 0 goes back to fp32. */
+LPI_HIDDEN limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on);
 
 /* Tensors are channel-major with items side by side: x[Cx][B*Lf], item b in columns
  * [b*Lf, (b+1)*Lf). cond[Cc][B*Lf] (NULL if Cc == 0). t[B] diffusion steps (fractional
@@ -342,5 +356,21 @@ LPI_HIDDEN void lpi_head_forward(const limpid_config *cfg, const float *out, con
 LPI_HIDDEN void lpi_head_backward(const limpid_config *cfg, const float *dpred,
                                   const float *cond, const float *ncond, const float *xt,
                                   const float *out, size_t cols, float *dout);
+
+/* The network's input for x_t[n] at a step with abar (limpid_config.input_scale): x_t itself
+ * (NONE), or sqrt(abar) x_t written to buf[n] (SQRT_ABAR). */
+LPI_HIDDEN const float *lpi_net_input(const limpid_config *cfg, double abar, const float *xt,
+                                      size_t n, float *buf);
+
+/* ------------------------------------------------------------------------ */
+/* Trainer test hook (tests/test_train.c): the draws of the trainer's next step, the loss on
+ * params (NULL: the trainer's weights) with each item's weighted squared error in isse[batch],
+ * the number of values the loss is averaged over in *count, and *grad pointed at the gradient
+ * of the training objective (valid until the next call): sum_b isse[b] / count (loss_norm
+ * BATCH, ITEM) or mean_b(isse) / count * sum_b ln isse[b], the mean held fixed (LOG). */
+LPI_HIDDEN limpid_status lpi_trainer_loss_grad(limpid_trainer *t, const float *params,
+                                               const float *clean, const float *noisy,
+                                               const int *cls, double *isse, double *count,
+                                               const float **grad);
 
 #endif

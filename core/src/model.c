@@ -15,6 +15,7 @@ struct limpid_ctx {
     limpid_stft *stft;
     lpi_schedule sched;
     float *cond, *x, *out, *pred, *zeros; /* [Cx][Lmax] each */
+    float *xin;         /* [Cx][Lmax] the network's input with input_scale (else NULL) */
     float *ncond;       /* [Cc][Lmax] the network's conditioning (LOGPOW, LOGPOW_FLOOR) */
     const float *netc;  /* what the network takes: cond or ncond */
     float *samp_scratch;                  /* 3 * Cx * Lmax */
@@ -27,6 +28,15 @@ struct limpid_ctx {
     int has_cond;
 };
 
+
+limpid_status limpid_ctx_set_precision(limpid_ctx *c, limpid_precision p)
+{
+    if (!c || (p != LIMPID_PRECISION_FP32 && p != LIMPID_PRECISION_BF16))
+        return LIMPID_ERR_INVALID;
+    return lpi_net_ws_use_bf16(c->ws, p == LIMPID_PRECISION_BF16);
+}
+
+int limpid_bf16_available(void) { return lpi_amx_available(); }
 
 void limpid_ctx_destroy(limpid_ctx *c)
 {
@@ -41,6 +51,7 @@ void limpid_ctx_destroy(limpid_ctx *c)
     free(c->out);
     free(c->pred);
     free(c->zeros);
+    free(c->xin);
     free(c->samp_scratch);
     free(c->feat_scratch);
     free(c->blk_in);
@@ -86,6 +97,7 @@ limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m, int max
     c->out = malloc(plane * sizeof(float));
     c->pred = malloc(plane * sizeof(float));
     c->zeros = calloc(plane, sizeof(float));
+    c->xin = cfg->input_scale != LIMPID_INPUT_SCALE_NONE ? malloc(plane * sizeof(float)) : NULL;
     c->samp_scratch = malloc(3 * plane * sizeof(float));
     size_t fs = lpi_feature_scratch(cfg, c->seg);
     c->feat_scratch = malloc((fs ? fs : 1) * sizeof(float));
@@ -95,6 +107,7 @@ limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m, int max
     if (c->ws)
         lpi_net_ws_cache_cond(c->ws, 1);
     if (!c->ws || !c->cond || !c->ncond || !c->x || !c->out || !c->pred || !c->zeros || !c->samp_scratch ||
+        (cfg->input_scale != LIMPID_INPUT_SCALE_NONE && !c->xin) ||
         !c->feat_scratch || !c->blk_in || !c->blk_out || !c->tail)
         goto fail;
     if (cfg->domain == LIMPID_DOMAIN_STFT) {
@@ -121,7 +134,8 @@ static limpid_status ctx_denoise_fn(void *user, const float *xt, double t, float
     const int Lf = c->cur_frames;
     float tf = (float)t;
     int cls = c->cur_cls;
-    lpi_net_forward(c->L, c->m->params, c->ws, xt, c->has_cond ? c->netc : NULL, &tf,
+    const float *xin = lpi_net_input(cfg, lpi_schedule_abar(&c->sched, t), xt, n, c->xin);
+    lpi_net_forward(c->L, c->m->params, c->ws, xin, c->has_cond ? c->netc : NULL, &tf,
                     c->L->K > 0 ? &cls : NULL, 1, Lf, c->out);
     lpi_head_forward(cfg, c->out, c->has_cond ? c->cond : c->zeros, c->has_cond ? c->netc : NULL,
                      xt, (size_t)Lf, c->pred);

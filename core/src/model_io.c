@@ -6,10 +6,12 @@
  *   stft.n_fft, stft.hop (i64), stft.window "hann"|"sqrt_hann",
  *   stft.compress_exp, stft.compress_scale (f64; written for every domain)
  *   arch.channels, arch.layers, arch.dilation_cycle, arch.embed_dim, arch.embed_hidden,
- *   arch.lookahead, arch.n_classes (i64), arch.head "direct"|"gain"|"wiener",
- *   arch.cond "spectrum"|"logpow" (optional: files without it are "spectrum")
+ *   arch.lookahead, arch.n_classes (i64), arch.head "direct"|"gain"|"wiener"|"wiener_rel"|
+ *   "wiener_floor", arch.cond "spectrum"|"logpow"|"logpow_floor" (optional: files without it
+ *   are "spectrum")
  *   diffusion.schedule "linear"|"cosine", diffusion.steps_T (i64),
- *   diffusion.beta_start, diffusion.beta_end (f64), diffusion.target "eps"|"x0"|"v"
+ *   diffusion.beta_start, diffusion.beta_end (f64), diffusion.target "eps"|"x0"|"v",
+ *   diffusion.input_scale "none"|"sqrt_abar" (optional: files without it are "none")
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
  *   prov.seed, prov.train_steps (i64 holding the u64 bits; optional)
  *   prov.train_seconds, prov.final_loss, prov.val_loss (f64, NaN allowed; optional)
@@ -136,6 +138,8 @@ static const enum_name head_names[] = {
 static const enum_name cond_names[] = {
     {"spectrum", LIMPID_COND_SPECTRUM}, {"logpow", LIMPID_COND_LOGPOW},
     {"logpow_floor", LIMPID_COND_LOGPOW_FLOOR}, {NULL, 0}};
+static const enum_name input_scale_names[] = {
+    {"none", LIMPID_INPUT_SCALE_NONE}, {"sqrt_abar", LIMPID_INPUT_SCALE_SQRT_ABAR}, {NULL, 0}};
 static const enum_name schedule_names[] = {
     {"linear", LIMPID_SCHEDULE_LINEAR}, {"cosine", LIMPID_SCHEDULE_COSINE}, {NULL, 0}};
 static const enum_name target_names[] = {
@@ -149,6 +153,7 @@ _Static_assert(sizeof(limpid_head) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_schedule) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_cond) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_target) == sizeof(int), "enum size");
+_Static_assert(sizeof(limpid_input_scale) == sizeof(int), "enum size");
 
 typedef enum cf_kind { CF_INT, CF_FLOAT, CF_ENUM } cf_kind;
 
@@ -187,6 +192,7 @@ static const cfg_field cfg_fields[] = {
     F_FLT("diffusion.beta_start", beta_start),
     F_FLT("diffusion.beta_end", beta_end),
     F_ENU("diffusion.target", target, target_names),
+    F_ENU_OPT("diffusion.input_scale", input_scale, input_scale_names), /* 0.1.0, session 4 */
 };
 #undef F_INT
 #undef F_FLT

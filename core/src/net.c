@@ -367,6 +367,7 @@ struct lpi_net_ws {
     float *dsrow; /* [C] */
     double *freq; /* [E/2] sinusoid frequencies 10^(4j/(E/2-1)) */
     int *cls;    /* [B] */
+    void *amx;   /* inference with bf16 products (lpi_net_ws_use_bf16): packing scratch */
     int cache_cond; /* inference: keep c between forwards until lpi_net_cond_changed */
     int cond_stale;
     int cond_nc;
@@ -455,8 +456,46 @@ void lpi_net_ws_destroy(lpi_net_ws *ws)
 {
     if (!ws)
         return;
+    free(ws->amx);
     free(ws->mem);
     free(ws);
+}
+
+limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on)
+{
+    if (!ws || ws->train)
+        return LIMPID_ERR_INVALID;
+    if (!on) {
+        free(ws->amx);
+        ws->amx = NULL;
+        return LIMPID_OK;
+    }
+    if (!lpi_amx_available())
+        return LIMPID_ERR_UNSUPPORTED;
+    if (ws->amx)
+        return LIMPID_OK;
+    /* the largest of the forward's products: in, cond, dilated (+ cnd), out, skip, final */
+    const int C = ws->C, nc = ws->Bmax * ws->Lmax, kc = (ws->Cc > 0 ? 4 : 3) * C;
+    const int shapes[][2] = {{C, ws->Cx}, {C, ws->Cc}, {2 * C, kc}, {2 * C, C}, {ws->Co, C}};
+    size_t need = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        size_t b = lpi_amx_scratch(shapes[i][0], nc, shapes[i][1] > 0 ? shapes[i][1] : 1);
+        if (b > need)
+            need = b;
+    }
+    ws->amx = malloc(need);
+    return ws->amx ? LIMPID_OK : LIMPID_ERR_NOMEM;
+}
+
+/* The forward's products: bf16 on AMX for an inference workspace that asked for it. */
+static void fwd_gemm(lpi_net_ws *ws, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (ws->amx && !ws->train)
+        lpi_gemm_amx(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ws->amx,
+                     limpid_get_threads());
+    else
+        lpi_gemm(0, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -557,12 +596,12 @@ void lpi_net_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws, co
     }
 
     /* h0 = relu(in.w x + in.b), c = relu(cond.w cond + cond.b) */
-    lpi_gemm(0, 0, C, nc, Cx, 1.0f, P + L->in_w, Cx, x, nc, 0.0f, h, nc);
+    fwd_gemm(ws, C, nc, Cx, 1.0f, P + L->in_w, Cx, x, nc, 0.0f, h, nc);
     k_bias_act(h, P + L->in_b, C, nc, nc, 1);
     /* c depends only on cond, not on x_t or t: across the steps of one sampling run the
      * caller may keep it (inference only; c lives in rows of col that nothing else writes). */
     if (Cc > 0 && (train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc)) {
-        lpi_gemm(0, 0, C, nc, Cc, 1.0f, P + L->cond_w, Cc, cond, nc, 0.0f, c, nc);
+        fwd_gemm(ws, C, nc, Cc, 1.0f, P + L->cond_w, Cc, cond, nc, 0.0f, c, nc);
         k_bias_act(c, P + L->cond_b, C, nc, nc, 1);
         ws->cond_stale = 0;
         ws->cond_nc = nc;
@@ -577,14 +616,14 @@ void lpi_net_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws, co
         const float *w = layer_weights(L, P, ws, i, &ldw);
         k_im2col(ws->col, h, ws->p + (size_t)i * B * C, train ? ws->hs + (size_t)i * plane : NULL,
                  C, B, Lf, ly->dilation, ly->shift);
-        lpi_gemm(0, 0, 2 * C, nc, kc, 1.0f, w, ldw, ws->col, nc, 0.0f, ws->a, nc);
+        fwd_gemm(ws, 2 * C, nc, kc, 1.0f, w, ldw, ws->col, nc, 0.0f, ws->a, nc);
         float *T = train ? ws->g + (size_t)i * 2 * plane : NULL;
         k_gate_fwd(ws->a, P + ly->dil_b, C, nc, T, T ? T + plane : NULL);
         if (i == N - 1) {
-            lpi_gemm(0, 0, C, nc, C, 1.0f, P + ly->out_w + (size_t)C * C, C, ws->a, nc, 1.0f,
+            fwd_gemm(ws, C, nc, C, 1.0f, P + ly->out_w + (size_t)C * C, C, ws->a, nc, 1.0f,
                      skip, nc);
         } else {
-            lpi_gemm(0, 0, 2 * C, nc, C, 1.0f, P + ly->out_w, C, ws->a, nc, 1.0f, ws->hsk, nc);
+            fwd_gemm(ws, 2 * C, nc, C, 1.0f, P + ly->out_w, C, ws->a, nc, 1.0f, ws->hsk, nc);
             k_residual(h, P + ly->out_b, C, nc);
         }
         for (int ch = 0; ch < C; ch++)
@@ -600,10 +639,10 @@ void lpi_net_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws, co
         ws->beff[o] = P[L->skip_b + o] + v * inv_sqrt_n;
     }
     float *s = train ? ws->s : ws->col;
-    lpi_gemm(0, 0, C, nc, C, inv_sqrt_n, P + L->skip_w, C, skip, nc, 0.0f, s, nc);
+    fwd_gemm(ws, C, nc, C, inv_sqrt_n, P + L->skip_w, C, skip, nc, 0.0f, s, nc);
     k_bias_act(s, ws->beff, C, nc, nc, 1);
     k_fill_rows(out, P + L->final_b, Co, nc);
-    lpi_gemm(0, 0, Co, nc, C, 1.0f, P + L->final_w, C, s, nc, 1.0f, out, nc);
+    fwd_gemm(ws, Co, nc, C, 1.0f, P + L->final_w, C, s, nc, 1.0f, out, nc);
     ws->ready = train;
 }
 

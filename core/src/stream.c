@@ -74,6 +74,7 @@ struct limpid_stream {
     float *ftrack; /* [Cx] LOGPOW_FLOOR's noise-floor track (lpi_cond_features' state) */
     float *c;      /* [C] conditioning projection */
     float *x;      /* [Cx] the current step's x_t */
+    float *xin;    /* [Cx] the network's input (limpid_config.input_scale) */
     float *out;    /* [Co] network output */
     float *pred;   /* [Cx] head output */
     float *x0, *eh;/* [Cx] */
@@ -387,7 +388,8 @@ static void run_stage(limpid_stream *st, int j)
             lane_projection(st, st->t_step[s], st->proj + (size_t)s * N * st->C);
             st->proj_stale[s] = 0;
         }
-        mvt(&st->m_in, st->x, st->h, 0);
+        const double ab = lpi_schedule_abar(&st->sched, st->t_step[s]);
+        mvt(&st->m_in, lpi_net_input(st->cfg, ab, st->x, (size_t)st->Cx, st->xin), st->h, 0);
         for (int c = 0; c < st->Cp; c++)
             st->h[c] = relu_f(st->h[c]);
         memset(st->skip, 0, (size_t)st->Cp * sizeof(float));
@@ -725,7 +727,7 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     const int Cp = (C + VW - 1) / VW * VW, Cop = (st->Co + VW - 1) / VW * VW;
     st->Cp = Cp;
     /* one block for the per-frame vectors (padded where a transposed product writes) */
-    size_t nvec = (size_t)Cx * 6 + (size_t)st->Cc + (size_t)Cop + (size_t)Cp * 9 +
+    size_t nvec = (size_t)Cx * 7 + (size_t)st->Cc + (size_t)Cop + (size_t)Cp * 9 +
                   4 * (size_t)C + 2 * (size_t)C + (size_t)L->E + 2 * (size_t)L->H;
     st->Y = calloc(nvec, sizeof(float));
     st->inbuf = calloc((size_t)st->hop, sizeof(float));
@@ -739,6 +741,7 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
         goto fail;
     float *q = st->Y + Cx;
     st->x = q; q += Cx;
+    st->xin = q; q += Cx;
     st->pred = q; q += Cx;
     st->x0 = q; q += Cx;
     st->eh = q; q += Cx;

@@ -53,11 +53,13 @@ struct limpid_trainer {
     /* [Cx][B*Lf] (cond: [Cc][B*Lf]; out, dout: [Co][B*Lf]) */
     float *x0, *cond, *eps, *xt, *out, *pred, *tgt, *dpred, *dout;
     float *ncond;       /* [Cc][B*Lf] the network's conditioning (LOGPOW, LOGPOW_FLOOR) */
+    float *xin;         /* [Cx][B*Lf] the network's input with input_scale (else NULL) */
     float *lw;          /* [bins][B*Lf] loss weights (STFT denoise), see loss_weight */
     float *scratch_w[LPI_PREP_THREADS]; /* per preparing thread: lpi_feature_scratch floats */
     limpid_stft *stft_w[LPI_PREP_THREADS];
     float *tstep;    /* [B] diffusion step of each item */
     double *abar;    /* [B] abar at tstep */
+    double *isse;    /* [B] each item's (weighted) squared error of the last forward_batch */
     int *cls;        /* [B] class ids (texture) */
 
     int64_t step;    /* steps done */
@@ -131,6 +133,8 @@ static limpid_status train_config_check(const limpid_config *cfg, const limpid_t
         TBAD("share of items at t = T %g is outside [0, 1]", (double)tc->t_top);
     if (!(tc->loss_weight >= 0.0f && tc->loss_weight <= 1.0f))
         TBAD("loss weight %g is outside [0, 1]", (double)tc->loss_weight);
+    if (tc->loss_norm < LIMPID_LOSS_NORM_BATCH || tc->loss_norm > LIMPID_LOSS_NORM_LOG)
+        TBAD("loss normalisation %d is not one of 0 (batch), 1 (item), 2 (log)", tc->loss_norm);
     return LIMPID_OK;
 #undef TBAD
 }
@@ -146,7 +150,8 @@ static int config_equal(const limpid_config *a, const limpid_config *b)
            a->embed_hidden == b->embed_hidden && a->lookahead == b->lookahead &&
            a->n_classes == b->n_classes && a->head == b->head && a->schedule == b->schedule &&
            a->steps_T == b->steps_T && a->beta_start == b->beta_start &&
-           a->beta_end == b->beta_end && a->target == b->target;
+           a->beta_end == b->beta_end && a->target == b->target && a->cond == b->cond &&
+           a->input_scale == b->input_scale;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -184,6 +189,8 @@ void limpid_trainer_destroy(limpid_trainer *t)
     free(t->dout);
     free(t->tstep);
     free(t->abar);
+    free(t->isse);
+    free(t->xin);
     free(t->cls);
     free(t);
 }
@@ -261,6 +268,7 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     const int stft_dn = cfg->domain == LIMPID_DOMAIN_STFT && cfg->task == LIMPID_TASK_DENOISE;
     t->lw = stft_dn ? falloc((size_t)(t->L.Cx / 2) * cols) : NULL;
     t->eps = falloc(nx);
+    t->xin = cfg->input_scale != LIMPID_INPUT_SCALE_NONE ? falloc(nx) : NULL;
     t->xt = falloc(nx);
     t->out = falloc(no);
     t->pred = falloc(nx);
@@ -272,12 +280,14 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
         scratch_ok &= (t->scratch_w[k] = falloc(lpi_feature_scratch(cfg, t->n_used) + 1)) != NULL;
     t->tstep = falloc((size_t)t->B);
     t->abar = malloc((size_t)t->B * sizeof *t->abar);
+    t->isse = malloc((size_t)t->B * sizeof *t->isse);
     t->cls = calloc((size_t)t->B, sizeof *t->cls);
     t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
     if (!t->p || !t->g || !t->m || !t->v || !t->ema || !t->x0 || (t->Cc > 0 && !t->cond) ||
         (own_cond && !t->ncond) || (stft_dn && !t->lw) ||
+        (cfg->input_scale != LIMPID_INPUT_SCALE_NONE && !t->xin) ||
         !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
-        !scratch_ok || !t->tstep || !t->abar || !t->cls || !t->ws) {
+        !scratch_ok || !t->tstep || !t->abar || !t->isse || !t->cls || !t->ws) {
         st = LIMPID_ERR_NOMEM;
         goto fail;
     }
@@ -384,28 +394,49 @@ static limpid_status check_inputs(const limpid_trainer *t, const float *clean,
     return LIMPID_OK;
 }
 
-/* Loss weights lw[f][n] = 1 - lambda + lambda * P[f][n] / mean(P) over the ld columns of the
- * batch, P = re^2 + im^2 of the noisy features (cond). Returns 0 (no weighting) when
- * loss_weight is 0 or the model is not an STFT denoiser. */
-static int loss_weights(limpid_trainer *t, size_t ld)
+/* Loss weights lw[f][n] = 1 - lambda + lambda * P[f][n] / mean(P), P = re^2 + im^2 of the
+ * noisy features (cond), the mean over the ld columns of the batch (loss_norm BATCH) or over
+ * each item's Lf columns (ITEM, LOG). Returns 0 (no weighting) when loss_weight is 0 or the
+ * model is not an STFT denoiser. */
+static int loss_weights(limpid_trainer *t, size_t ld, int nb)
 {
     const float lam = t->tc.loss_weight;
     if (!(lam > 0.0f) || !t->lw || !t->cond)
         return 0;
     const int F = t->Cx / 2;
-    double sum = 0.0;
+    const size_t Lf = (size_t)t->Lf;
+    const int per_item = t->tc.loss_norm != LIMPID_LOSS_NORM_BATCH;
+    double *sum = t->isse; /* [nb] power sums (isse is free until the loss is summed) */
+    for (int b = 0; b < nb; b++)
+        sum[b] = 0.0;
     for (int f = 0; f < F; f++) {
         const float *re = t->cond + (size_t)f * ld, *im = t->cond + (size_t)(F + f) * ld;
         float *w = t->lw + (size_t)f * ld;
-        for (size_t n = 0; n < ld; n++) {
-            w[n] = re[n] * re[n] + im[n] * im[n];
-            sum += w[n];
+        for (int b = 0; b < nb; b++) {
+            double s = 0.0;
+            for (size_t n = (size_t)b * Lf; n < (size_t)(b + 1) * Lf; n++) {
+                w[n] = re[n] * re[n] + im[n] * im[n];
+                s += w[n];
+            }
+            sum[per_item ? b : 0] += s;
         }
     }
-    const double mean = sum / ((double)F * (double)ld) + 1e-20;
-    const float a = 1.0f - lam, k = (float)((double)lam / mean);
-    for (size_t i = 0; i < (size_t)F * ld; i++)
-        t->lw[i] = a + k * t->lw[i];
+    if (!per_item) {
+        const double mean = sum[0] / ((double)F * (double)ld) + 1e-20;
+        const float a = 1.0f - lam, k = (float)((double)lam / mean);
+        for (size_t i = 0; i < (size_t)F * ld; i++)
+            t->lw[i] = a + k * t->lw[i];
+        return 1;
+    }
+    for (int b = 0; b < nb; b++) {
+        const double mean = sum[b] / ((double)F * (double)Lf) + 1e-20;
+        const float a = 1.0f - lam, k = (float)((double)lam / mean);
+        for (int f = 0; f < F; f++) {
+            float *w = t->lw + (size_t)f * ld + (size_t)b * Lf;
+            for (size_t n = 0; n < Lf; n++)
+                w[n] = a + k * w[n];
+        }
+    }
     return 1;
 }
 
@@ -452,29 +483,37 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     const float *netc = t->Cc > 0 ? lpi_cond_features(&t->cfg, t->cond, ld, ld, (size_t)Lf, NULL,
                                                       t->ncond)
                                   : NULL;
-    lpi_net_forward(&t->L, params, t->ws, t->xt, netc, t->tstep,
+    const float *xin = t->xt;
+    if (t->xin) { /* input_scale: each item's columns scaled by its own sqrt(abar) */
+        for (int c = 0; c < Cx; c++)
+            for (int b = 0; b < nb; b++) {
+                size_t o = (size_t)c * ld + (size_t)b * Lf;
+                lpi_net_input(&t->cfg, t->abar[b], t->xt + o, (size_t)Lf, t->xin + o);
+            }
+        xin = t->xin;
+    }
+    lpi_net_forward(&t->L, params, t->ws, xin, netc, t->tstep,
                     t->L.K > 0 ? t->cls : NULL, nb, Lf, t->out);
     lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, ld, t->pred);
-    const size_t count = (size_t)Cx * ld;
-    double s = 0.0;
-    if (loss_weights(t, ld)) {
-        const int F = Cx / 2;
-        for (int f = 0; f < F; f++) {
-            const float *w = t->lw + (size_t)f * ld;
-            for (int half = 0; half < 2; half++) {
-                const size_t o = (size_t)(f + half * F) * ld;
-                for (size_t n = 0; n < ld; n++) {
-                    double d = (double)t->pred[o + n] - (double)t->tgt[o + n];
-                    s += (double)w[n] * d * d;
-                }
+    /* squared errors per item (isse[b]), weighted when loss_weight > 0 */
+    const int weighted = loss_weights(t, ld, nb);
+    for (int b = 0; b < nb; b++)
+        t->isse[b] = 0.0;
+    for (int c = 0; c < Cx; c++) { /* (weighted: Cx = 2 bins, row c is bin c mod bins) */
+        const float *w = weighted ? t->lw + (size_t)(c % (Cx / 2)) * ld : NULL;
+        const size_t o = (size_t)c * ld;
+        for (int b = 0; b < nb; b++) {
+            double s = 0.0;
+            for (size_t n = (size_t)b * (size_t)Lf; n < (size_t)(b + 1) * (size_t)Lf; n++) {
+                double d = (double)t->pred[o + n] - (double)t->tgt[o + n];
+                s += (w ? (double)w[n] : 1.0) * d * d;
             }
-        }
-    } else {
-        for (size_t i = 0; i < count; i++) {
-            double d = (double)t->pred[i] - (double)t->tgt[i];
-            s += d * d;
+            t->isse[b] += s;
         }
     }
+    double s = 0.0;
+    for (int b = 0; b < nb; b++)
+        s += t->isse[b];
     *sse = s;
     return LIMPID_OK;
 }
@@ -498,21 +537,17 @@ static double now_seconds(void)
 /* ------------------------------------------------------------------------ */
 /* Step */
 
-limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean, const float *noisy,
-                                  const int *cls, float *loss)
+/* The draws of step t->step (diffusion step and noise per item), the loss on params and its
+ * gradient into t->g: the part of limpid_trainer_step before the update. *mse gets the
+ * reported loss (weighted squared error / count); the gradient is that of the objective,
+ * which for LOG is (mean isse) / count * sum_b ln isse[b] with the mean held fixed. */
+static limpid_status loss_and_grad(limpid_trainer *t, const float *params, const float *clean,
+                                   const float *noisy, const int *cls, double *mse)
 {
-    if (!t)
-        return LIMPID_ERR_INVALID;
-    limpid_status st = check_inputs(t, clean, noisy, cls, t->B);
-    if (st != LIMPID_OK)
-        return st;
-    const double t0 = now_seconds();
     const int B = t->B, T = t->cfg.steps_T;
     const int64_t s = t->step;
     const size_t ld = (size_t)B * (size_t)t->Lf;
     const size_t count = (size_t)t->Cx * ld;
-    const size_t np = t->L.n_params;
-
 #pragma omp parallel for num_threads(prep_threads(B)) schedule(static)
     for (int b = 0; b < B; b++) {
         lpi_rng r = lpi_rng_make(t->tc.seed, (uint64_t)s, (uint64_t)b);
@@ -524,32 +559,73 @@ limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean, const f
         draw_eps(t, &r, b, ld);
     }
     double sse;
-    if ((st = forward_batch(t, t->p, clean, noisy, cls, B, &sse)) != LIMPID_OK)
+    limpid_status st = forward_batch(t, params, clean, noisy, cls, B, &sse);
+    if (st != LIMPID_OK)
         return st;
-    const double mse = sse / (double)count;
-    if (loss)
-        *loss = (float)mse;
-    if (!isfinite(mse))
+    *mse = sse / (double)count;
+    if (!isfinite(*mse))
         return LIMPID_ERR_NUMERIC;
 
-    const float k2 = (float)(2.0 / (double)count);
-    if (t->tc.loss_weight > 0.0f && t->lw && t->cond) { /* lw was filled by forward_batch */
-        const int F = t->Cx / 2;
-        for (int f = 0; f < F; f++)
-            for (int half = 0; half < 2; half++) {
-                const size_t o = (size_t)(f + half * F) * ld;
-                const float *w = t->lw + (size_t)f * ld;
-                for (size_t n = 0; n < ld; n++)
-                    t->dpred[o + n] = k2 * w[n] * (t->pred[o + n] - t->tgt[o + n]);
-            }
-    } else {
-        for (size_t i = 0; i < count; i++)
-            t->dpred[i] = k2 * (t->pred[i] - t->tgt[i]);
+    /* d loss / d pred = 2 w (pred - tgt) / count, per item times isse_mean / isse[b] for LOG */
+    const int Cx = t->Cx;
+    const int weighted = t->tc.loss_weight > 0.0f && t->lw && t->cond; /* lw: forward_batch */
+    for (int b = 0; b < B; b++) {
+        double k = 2.0 / (double)count;
+        if (t->tc.loss_norm == LIMPID_LOSS_NORM_LOG)
+            k *= (sse / (double)B) / (t->isse[b] + 1e-30);
+        const float k2 = (float)k;
+        const size_t n0 = (size_t)b * (size_t)t->Lf, n1 = n0 + (size_t)t->Lf;
+        for (int c = 0; c < Cx; c++) {
+            const float *w = weighted ? t->lw + (size_t)(c % (Cx / 2)) * ld : NULL;
+            const size_t o = (size_t)c * ld;
+            for (size_t n = n0; n < n1; n++)
+                t->dpred[o + n] = k2 * (w ? w[n] : 1.0f) * (t->pred[o + n] - t->tgt[o + n]);
+        }
     }
     lpi_head_backward(&t->cfg, t->dpred, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, t->out, ld,
                       t->dout);
-    memset(t->g, 0, np * sizeof *t->g);
-    lpi_net_backward(&t->L, t->p, t->ws, t->dout, t->g, NULL, NULL);
+    memset(t->g, 0, t->L.n_params * sizeof *t->g);
+    lpi_net_backward(&t->L, params, t->ws, t->dout, t->g, NULL, NULL);
+    return LIMPID_OK;
+}
+
+limpid_status lpi_trainer_loss_grad(limpid_trainer *t, const float *params, const float *clean,
+                                    const float *noisy, const int *cls, double *isse,
+                                    double *count, const float **grad)
+{
+    if (!t)
+        return LIMPID_ERR_INVALID;
+    limpid_status st = check_inputs(t, clean, noisy, cls, t->B);
+    if (st != LIMPID_OK)
+        return st;
+    double mse;
+    st = loss_and_grad(t, params ? params : t->p, clean, noisy, cls, &mse);
+    if (isse)
+        memcpy(isse, t->isse, (size_t)t->B * sizeof *isse);
+    if (count)
+        *count = (double)t->Cx * (double)t->B * (double)t->Lf;
+    if (grad)
+        *grad = t->g;
+    return st;
+}
+
+limpid_status limpid_trainer_step(limpid_trainer *t, const float *clean, const float *noisy,
+                                  const int *cls, float *loss)
+{
+    if (!t)
+        return LIMPID_ERR_INVALID;
+    limpid_status st = check_inputs(t, clean, noisy, cls, t->B);
+    if (st != LIMPID_OK)
+        return st;
+    const double t0 = now_seconds();
+    const int64_t s = t->step;
+    const size_t np = t->L.n_params;
+    double mse = NAN;
+    st = loss_and_grad(t, t->p, clean, noisy, cls, &mse);
+    if (loss && (st == LIMPID_OK || st == LIMPID_ERR_NUMERIC))
+        *loss = (float)mse;
+    if (st != LIMPID_OK)
+        return st;
 
     double gsq = 0.0;
     for (size_t i = 0; i < np; i++)
@@ -731,6 +807,7 @@ static int train_to_kv(const limpid_trainer *t, lpi_kv *kv)
     lpi_kv_set_i64(&kv[n++], "train.step", t->step);
     lpi_kv_set_f64(&kv[n++], "train.t_top", tc->t_top);
     lpi_kv_set_f64(&kv[n++], "train.loss_weight", tc->loss_weight);
+    lpi_kv_set_i64(&kv[n++], "train.loss_norm", tc->loss_norm);
     /* the trainer's own copies of the counters (provenance keys may round them) */
     lpi_kv_set_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
     lpi_kv_set_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
@@ -894,6 +971,10 @@ static limpid_status load_train_config(const lpi_container *c, limpid_train_conf
     kt = lpi_container_kv(c, "train.loss_weight");
     if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 1.0)
         tc->loss_weight = (float)kt->f;
+    kt = lpi_container_kv(c, "train.loss_norm");
+    if (kt && kt->type == LPI_KV_I64 && kt->i >= LIMPID_LOSS_NORM_BATCH &&
+        kt->i <= LIMPID_LOSS_NORM_LOG)
+        tc->loss_norm = (int)kt->i;
     return LIMPID_OK;
 }
 
