@@ -44,6 +44,9 @@ static void usage(FILE *f)
 "  --loss-weight L   STFT denoising: weigh each bin's error by 1 - L + L * (its noisy power /\n"
 "                    the mean): 1 ~ linear-magnitude error, loud bins count (SI-SDR);\n"
 "                    0 (default): compressed-domain MSE; may change a resumed run\n"
+"  --loss-norm N     how items share the loss: batch (default: --loss-weight's mean power\n"
+"                    over the batch, so loud items dominate), item (each item's own), log\n"
+"                    (mean of ln(item error)); may change a resumed run\n"
 "  --t-top P         share of items trained at the last diffusion step (from pure noise:\n"
 "                    the estimate the first sampling step makes), 0..1 (default 0: t uniform);\n"
 "                    may change a resumed run\n"
@@ -106,7 +109,7 @@ enum {
     OPT_TASK = 1, OPT_CLEAN, OPT_NOISE, OPT_PRESET, OPT_CONFIG, OPT_DOMAIN, OPT_RATE,
     OPT_MINUTES, OPT_STEPS, OPT_STOP_AT, OPT_BATCH, OPT_CROP, OPT_LR, OPT_SNR, OPT_SEED,
     OPT_THREADS, OPT_RESUME, OPT_VAL_EVERY, OPT_VAL_ITEMS, OPT_CKPT_EVERY, OPT_OUTPUT,
-    OPT_FORCE, OPT_VERBOSE, OPT_HELP, OPT_SYNTH, OPT_TTOP, OPT_LOSSW
+    OPT_FORCE, OPT_VERBOSE, OPT_HELP, OPT_SYNTH, OPT_TTOP, OPT_LOSSW, OPT_LOSSN
 };
 
 static const cli_opt opts[] = {
@@ -118,7 +121,7 @@ static const cli_opt opts[] = {
     {"batch", 0, 1, OPT_BATCH},         {"crop", 0, 1, OPT_CROP},
     {"lr", 0, 1, OPT_LR},               {"snr", 0, 1, OPT_SNR},
     {"synth-noise", 0, 1, OPT_SYNTH},   {"t-top", 0, 1, OPT_TTOP},
-    {"loss-weight", 0, 1, OPT_LOSSW},
+    {"loss-weight", 0, 1, OPT_LOSSW},   {"loss-norm", 0, 1, OPT_LOSSN},
     {"seed", 0, 1, OPT_SEED},           {"threads", 0, 1, OPT_THREADS},
     {"resume", 0, 1, OPT_RESUME},       {"val-every", 0, 1, OPT_VAL_EVERY},
     {"val-items", 0, 1, OPT_VAL_ITEMS}, {"ckpt-every", 0, 1, OPT_CKPT_EVERY},
@@ -136,6 +139,7 @@ typedef struct train_opts {
     int domain; /* -1 unset */
     long long rate, steps, stop_at, batch, seed, threads, val_every, val_items, ckpt_every;
     double minutes, crop, lr, snr_lo, snr_hi, synth, t_top, loss_w;
+    int loss_norm, have_loss_norm;
     int have_minutes, have_steps, have_stop_at, have_batch, have_crop, have_lr, have_snr,
         have_seed, have_rate, have_synth, have_t_top, have_loss_w;
     int force, verbose;
@@ -249,6 +253,18 @@ static int parse_options(int argc, char **argv, train_opts *o)
             if (cli_opt_double(&a, v, 0.0, 1.0, &o->loss_w))
                 return CLI_EXIT_USAGE;
             o->have_loss_w = 1;
+            break;
+        case OPT_LOSSN:
+            if (!strcmp(v, "batch"))
+                o->loss_norm = LIMPID_LOSS_NORM_BATCH;
+            else if (!strcmp(v, "item"))
+                o->loss_norm = LIMPID_LOSS_NORM_ITEM;
+            else if (!strcmp(v, "log"))
+                o->loss_norm = LIMPID_LOSS_NORM_LOG;
+            else
+                return cli_usage_error(CMD, "bad value '%s' for --loss-norm (expected batch, "
+                                            "item or log)", v);
+            o->have_loss_norm = 1;
             break;
         case OPT_TTOP:
             if (cli_opt_double(&a, v, 0.0, 1.0, &o->t_top))
@@ -701,6 +717,8 @@ int cmd_train(int argc, char **argv)
             limpid_trainer_set_t_top(R.t, (float)o->t_top); /* range checked by the parser */
         if (o->have_loss_w)
             limpid_trainer_set_loss_weight(R.t, (float)o->loss_w);
+        if (o->have_loss_norm)
+            limpid_trainer_set_loss_norm(R.t, o->loss_norm);
         cfg = *limpid_trainer_model_config(R.t);
         tc = *limpid_trainer_train_config(R.t);
         if (o->task >= 0 && (int)cfg.task != o->task) {
@@ -821,6 +839,8 @@ int cmd_train(int argc, char **argv)
             tc.t_top = (float)o->t_top;
         if (o->have_loss_w)
             tc.loss_weight = (float)o->loss_w;
+        if (o->have_loss_norm)
+            tc.loss_norm = o->loss_norm;
         tc.seed = (uint64_t)o->seed;
         if (limpid_config_check(&cfg, err, sizeof err) != LIMPID_OK) {
             if (o->config)

@@ -211,6 +211,26 @@ cmp -s s1a.wav s1b.wav && ok "the same --seed gives identical output" || bad "sa
 "$LIMPID" "${DN[@]}" -q in/mono16.wav -o ddpm.wav --sampler ddpm --strength 0.3 --steps 2
 [ $? -eq 0 ] && [ "$(fmt ddpm.wav)" = "$(fmt in/mono16.wav)" ] && ok "--sampler ddpm --strength 0.3" || bad "--sampler ddpm"
 
+# ---- --precision: fp32 and bf16 products give nearly the same output; bad values refused -----------------------
+err=$("$LIMPID" "${DN[@]}" in/mono16.wav -o p.wav --precision fp16 2>&1)
+[ $? -eq 2 ] && grep -q fp16 <<<"$err" && ok "--precision fp16 -> exit 2" || bad "--precision fp16" "$err"
+"$LIMPID" "${DN[@]}" -q in/mono16.wav -o p32.wav --precision fp32
+rc32=$?
+err=$("$LIMPID" "${DN[@]}" -q in/mono16.wav -o p16.wav --precision bf16 2>&1)
+rc16=$?
+if [ $rc32 -eq 0 ] && [ $rc16 -eq 0 ]; then
+    # the difference is a small fraction of the output (bf16 keeps 8 mantissa bits)
+    rel=$(sox -m -v 1 p32.wav -v -1 p16.wav -n stat 2>&1 | awk '/RMS +amplitude/ {print $3}')
+    ref=$(sox p32.wav -n stat 2>&1 | awk '/RMS +amplitude/ {print $3}')
+    awk -v d="$rel" -v r="$ref" 'BEGIN {exit !(r > 0 && d <= 0.01 * r)}' &&
+        ok "--precision bf16 output within 1% RMS of fp32 (diff $rel, output $ref)" ||
+        bad "--precision bf16 close to fp32" "diff RMS $rel, output RMS $ref"
+elif [ $rc32 -eq 0 ] && [ $rc16 -eq 1 ] && grep -q 'AMX' <<<"$err"; then
+    ok "--precision bf16 refused with a reason on this CPU (no AMX): $err"
+else
+    bad "--precision fp32 / bf16" "rc $rc32 / $rc16: $err"
+fi
+
 # ---- a bad input in a batch ---------------------------------------------------------------------------------------
 err=$("$LIMPID" "${DN[@]}" notaudio.wav in/mono16.wav missing.wav --outdir outbad 2>&1)
 rc=$?

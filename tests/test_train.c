@@ -478,6 +478,10 @@ START_TEST(test_create_checks)
     ck_assert_int_eq(limpid_trainer_set_loss_weight(t, 1.5f), LIMPID_ERR_INVALID);
     ck_assert_int_eq(limpid_trainer_set_loss_weight(t, 1.0f), LIMPID_OK);
     ck_assert(limpid_trainer_train_config(t)->loss_weight == 1.0f);
+    ck_assert_int_eq(limpid_trainer_set_loss_norm(t, 3), LIMPID_ERR_INVALID);
+    ck_assert_int_eq(limpid_trainer_set_loss_norm(t, -1), LIMPID_ERR_INVALID);
+    ck_assert_int_eq(limpid_trainer_set_loss_norm(t, LIMPID_LOSS_NORM_ITEM), LIMPID_OK);
+    ck_assert(limpid_trainer_train_config(t)->loss_norm == LIMPID_LOSS_NORM_ITEM);
     limpid_trainer_destroy(t);
     t = NULL;
     small_tc(&tc, 2, 1024, 100);

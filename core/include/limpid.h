@@ -488,6 +488,8 @@ LIMPID_API float limpid_trainer_lr(const limpid_trainer *t);
 LIMPID_API limpid_status limpid_trainer_set_t_top(limpid_trainer *t, float t_top);
 /* The same for limpid_train_config.loss_weight (0..1). */
 LIMPID_API limpid_status limpid_trainer_set_loss_weight(limpid_trainer *t, float lambda);
+/* The same for limpid_train_config.loss_norm (LIMPID_LOSS_NORM_*). */
+LIMPID_API limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int norm);
 
 /* A checkpoint holds everything needed to resume bit-exactly: weights, AdamW moments, EMA,
  * step counter, configs and provenance. */

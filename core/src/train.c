@@ -362,6 +362,14 @@ limpid_status limpid_trainer_set_loss_weight(limpid_trainer *t, float lambda)
     return LIMPID_OK;
 }
 
+limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int norm)
+{
+    if (!t || norm < LIMPID_LOSS_NORM_BATCH || norm > LIMPID_LOSS_NORM_LOG)
+        return LIMPID_ERR_INVALID;
+    t->tc.loss_norm = norm;
+    return LIMPID_OK;
+}
+
 int64_t limpid_trainer_steps_done(const limpid_trainer *t) { return t ? t->step : 0; }
 
 const limpid_train_config *limpid_trainer_train_config(const limpid_trainer *t)
