@@ -194,6 +194,14 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
     const int wiener = cfg->head == LIMPID_HEAD_WIENER || cfg->head == LIMPID_HEAD_WIENER_REL;
     const int tracked = cfg->head == LIMPID_HEAD_WIENER_FLOOR; /* WIENER_FLOOR */
     const float bias = cfg->head == LIMPID_HEAD_WIENER_REL ? WIENER_REL_BIAS : WIENER_BIAS;
+    if (!tracked && !wiener) { /* GAIN: whole rows (long streams for the prefetchers) */
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+            gain_rows(pred + re, pred + im, out + re, out + im, cond + re, cond + im, xt + re,
+                      xt + im, cols);
+        }
+        return;
+    }
     float lv[HEAD_CHUNK];
     for (size_t n0 = 0; n0 < cols; n0 += HEAD_CHUNK) {
         const size_t m = cols - n0 < HEAD_CHUNK ? cols - n0 : HEAD_CHUNK;
@@ -202,10 +210,6 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
         for (int f = 0; f < F; f++) {
             const size_t re = (size_t)f * cols + n0, im = (size_t)(F + f) * cols + n0;
             const float *o1 = out + re, *g2 = out + im;
-            if (!tracked && !wiener) {
-                gain_rows(pred + re, pred + im, o1, g2, cond + re, cond + im, xt + re, xt + im, m);
-                continue;
-            }
             for (size_t n = 0; n < m; n++) {
                 float g = tracked ? floor_gain(o1[n], ncond[im + n], cond[re + n], cond[im + n])
                                   : wiener_gain(o1[n], bias, lv[n], cond[re + n], cond[im + n]);
