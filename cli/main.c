@@ -47,7 +47,7 @@ int main(int argc, char **argv)
     /* OpenBLAS on a CPU model it does not know runs its SSE3 kernels: start again with the
      * kernels this CPU can run (limpid_blas_better_coretype; the variable stops a loop) */
     const char *core = limpid_blas_better_coretype();
-    if (core && !getenv("LIMPID_KEEP_BLAS_CORE")) {
+    if (core) {
         setenv("OPENBLAS_CORETYPE", core, 1);
         execv("/proc/self/exe", argv);
         unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the kernels we have */

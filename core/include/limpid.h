@@ -78,8 +78,9 @@ LIMPID_API int limpid_get_threads(void);
  * generic "Intel Xeon Processor") it falls back to its baseline SSE3 kernels ("Prescott"),
  * 4-7x slower than the AVX-512 ones the CPU can run. This returns the OPENBLAS_CORETYPE value
  * that gives this CPU's kernels ("SKYLAKEX" with AVX-512, "HASWELL" with AVX2), or NULL when
- * the kernels in use already match (or OPENBLAS_CORETYPE is set). OpenBLAS reads the variable
- * only when it is loaded: a program sets it and re-executes itself (the limpid tool does). */
+ * the kernels in use already match, or when OPENBLAS_CORETYPE or LIMPID_KEEP_BLAS_CORE (keep
+ * OpenBLAS's choice) is set. OpenBLAS reads the variable only when it is loaded: a program
+ * sets it and re-executes itself (the limpid tool and bench_core do). */
 LIMPID_API const char *limpid_blas_better_coretype(void);
 
 /* ------------------------------------------------------------------------ */

@@ -81,7 +81,7 @@ static int core_level(const char *name)
 const char *limpid_blas_better_coretype(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (getenv("OPENBLAS_CORETYPE"))
+    if (getenv("OPENBLAS_CORETYPE") || getenv("LIMPID_KEEP_BLAS_CORE"))
         return NULL;
     const char *name = openblas_get_corename();
     if (!name)
