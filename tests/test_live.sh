@@ -149,35 +149,67 @@ awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a >= 2.9 && b - a < 20) }' &&
 # identical inputs the two linked engines (same seed) must give identical outputs, bit
 # for bit: the recording starts 0.5 s after the second connection, once both engines have
 # seen the same samples for longer than their receptive field (136 ms).
-timeout 60 "$LIMPID" live --model causal.lpm --seconds 6 >sig.out 2>sig.err &
-lpid=$!
-for _ in $(seq 100); do grep -q "^running" sig.out 2>/dev/null && break; sleep 0.1; done
-sleep 0.3
-timeout 10 jack_rec -f silent.wav -d 1 -b 32 PortAudio:out_0 PortAudio:out_1 >rec.log 2>&1
-jack_simple_client >simple.log 2>&1 &
-spid=$!
-sleep 0.5
-jack_connect jack_simple_client:output1 PortAudio:in_0 >>rec.log 2>&1 &&
-    jack_connect jack_simple_client:output1 PortAudio:in_1 >>rec.log 2>&1
-sleep 0.5
-timeout 10 jack_rec -f tone.wav -d 1 -b 32 PortAudio:out_0 PortAudio:out_1 >>rec.log 2>&1
-kill $spid 2>/dev/null
-wait $spid 2>/dev/null
-wait $lpid
-rc=$?
+# Under load (ctest runs other suites beside this one) a JACK cycle can miss its deadline:
+# with JACK2's asynchronous graph, jack_rec then reads PortAudio:out_1 before this cycle's
+# samples are in it while out_0 already has them, and the channels differ for reasons that
+# are not limpid's. So a run counts only when it is clean: limpid reports no xrun and no late
+# callback, and jack_rec no overrun; up to three runs, and any run that is clean and differs
+# fails the test at once.
+sig_run() {
+    rm -f silent.wav tone.wav
+    timeout 60 "$LIMPID" live --model causal.lpm --steps 2 --seconds 6 >sig.out 2>sig.err &
+    lpid=$!
+    for _ in $(seq 100); do grep -q "^running" sig.out 2>/dev/null && break; sleep 0.1; done
+    sleep 0.3
+    timeout 10 jack_rec -f silent.wav -d 1 -b 32 PortAudio:out_0 PortAudio:out_1 >rec.log 2>&1
+    jack_simple_client >simple.log 2>&1 &
+    spid=$!
+    sleep 0.5
+    jack_connect jack_simple_client:output1 PortAudio:in_0 >>rec.log 2>&1 &&
+        jack_connect jack_simple_client:output1 PortAudio:in_1 >>rec.log 2>&1
+    sleep 0.5
+    timeout 10 jack_rec -f tone.wav -d 1 -b 32 PortAudio:out_0 PortAudio:out_1 >>rec.log 2>&1
+    kill $spid 2>/dev/null
+    wait $spid 2>/dev/null
+    wait $lpid
+}
 rms() { sox "$1" -n stat 2>&1 | awk '/^RMS +amplitude/ {print $3}'; }
-r0=$(rms silent.wav)
-r1=$(rms tone.wav)
-if [ $rc -eq 0 ] && [ -n "$r0" ] && [ -n "$r1" ] && awk -v a="$r0" -v b="$r1" 'BEGIN { exit !(b > 0.02 && b > 10 * a) }'; then
-    ok "a sine into the inputs comes out (output RMS $r1; $r0 with silent inputs)"
-else
-    bad "a sine into the inputs comes out (rc $rc, RMS '$r1' vs '$r0' silent)" "$(cat rec.log sig.out sig.err)"
+linked=""
+for try in 1 2 3; do
+    sig_run
+    rc=$?
+    r0=$(rms silent.wav)
+    r1=$(rms tone.wav)
+    if [ $rc -ne 0 ] || [ -z "$r0" ] || [ -z "$r1" ] ||
+        ! awk -v a="$r0" -v b="$r1" 'BEGIN { exit !(b > 0.02 && b > 10 * a) }'; then
+        bad "a sine into the inputs comes out (run $try: rc $rc, RMS '$r1' vs '$r0' silent)" \
+            "$(cat rec.log sig.out sig.err)"
+        break
+    fi
+    [ $try -eq 1 ] && ok "a sine into the inputs comes out (output RMS $r1; $r0 with silent inputs)"
+    report=$(grep "^stopped after" sig.out)
+    clean=0
+    grep -Eq "xruns 0 \(0 flagged by PortAudio, 0 callbacks longer" <<<"$report" &&
+        ! grep -qi "overrun" rec.log && clean=1
+    if sox tone.wav -t raw -e signed -b 32 left.raw remix 1 2>/dev/null &&
+        sox tone.wav -t raw -e signed -b 32 right.raw remix 2 2>/dev/null &&
+        [ -s left.raw ] && cmp -s left.raw right.raw; then
+        linked="run $try"
+        break
+    fi
+    if [ $clean -eq 1 ]; then
+        linked="differ"
+        bad "stereo linked: left and right outputs differ in a clean run (run $try)" \
+            "$(sox tone.wav -n remix 1,2v-1 stat 2>&1 | head -4; echo "$report")"
+        break
+    fi
+    echo "       | run $try was not clean (load): $report"
+done
+if [ -n "$linked" ] && [ "$linked" != differ ]; then
+    ok "stereo linked: identical inputs give identical outputs (1 s, bit for bit; $linked)"
+elif [ -z "$linked" ] && [ -n "$r1" ]; then
+    bad "stereo linked: no clean run in three (every run had xruns or late callbacks)" "$report"
 fi
-sox tone.wav -t raw -e signed -b 32 left.raw remix 1 2>/dev/null &&
-    sox tone.wav -t raw -e signed -b 32 right.raw remix 2 2>/dev/null &&
-    [ -s left.raw ] && cmp -s left.raw right.raw &&
-    ok "stereo linked: identical inputs give identical outputs (1 s, bit for bit)" ||
-    bad "stereo linked: left and right outputs differ" "$(sox tone.wav -n remix 1,2v-1 stat 2>&1 | head -4)"
 
 out=$(timeout 60 "$LIMPID" live --model causal.lpm --mono --block 0 --steps 2 --seconds 1 -q 2>&1)
 rc=$?
