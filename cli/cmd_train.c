@@ -47,6 +47,9 @@ static void usage(FILE *f)
 "  --loss-norm N     how items share the loss: batch (default: --loss-weight's mean power\n"
 "                    over the batch, so loud items dominate), item (each item's own), log\n"
 "                    (mean of ln(item error)); may change a resumed run\n"
+"  --mask-loss M     wiener_floor head: add M x the divergence of the head's gain from the\n"
+"                    ideal gain min(1, |clean| / |noisy|) per bin (a gradient that does not\n"
+"                    vanish on loud noise); 0 (default): off; may change a resumed run\n"
 "  --t-top P         share of items trained at the last diffusion step (from pure noise:\n"
 "                    the estimate the first sampling step makes), 0..1 (default 0: t uniform);\n"
 "                    may change a resumed run\n"
@@ -109,7 +112,7 @@ enum {
     OPT_TASK = 1, OPT_CLEAN, OPT_NOISE, OPT_PRESET, OPT_CONFIG, OPT_DOMAIN, OPT_RATE,
     OPT_MINUTES, OPT_STEPS, OPT_STOP_AT, OPT_BATCH, OPT_CROP, OPT_LR, OPT_SNR, OPT_SEED,
     OPT_THREADS, OPT_RESUME, OPT_VAL_EVERY, OPT_VAL_ITEMS, OPT_CKPT_EVERY, OPT_OUTPUT,
-    OPT_FORCE, OPT_VERBOSE, OPT_HELP, OPT_SYNTH, OPT_TTOP, OPT_LOSSW, OPT_LOSSN
+    OPT_FORCE, OPT_VERBOSE, OPT_HELP, OPT_SYNTH, OPT_TTOP, OPT_LOSSW, OPT_LOSSN, OPT_MASKL
 };
 
 static const cli_opt opts[] = {
@@ -122,6 +125,7 @@ static const cli_opt opts[] = {
     {"lr", 0, 1, OPT_LR},               {"snr", 0, 1, OPT_SNR},
     {"synth-noise", 0, 1, OPT_SYNTH},   {"t-top", 0, 1, OPT_TTOP},
     {"loss-weight", 0, 1, OPT_LOSSW},   {"loss-norm", 0, 1, OPT_LOSSN},
+    {"mask-loss", 0, 1, OPT_MASKL},
     {"seed", 0, 1, OPT_SEED},           {"threads", 0, 1, OPT_THREADS},
     {"resume", 0, 1, OPT_RESUME},       {"val-every", 0, 1, OPT_VAL_EVERY},
     {"val-items", 0, 1, OPT_VAL_ITEMS}, {"ckpt-every", 0, 1, OPT_CKPT_EVERY},
@@ -138,10 +142,10 @@ typedef struct train_opts {
     const char *preset, *config, *resume, *output;
     int domain; /* -1 unset */
     long long rate, steps, stop_at, batch, seed, threads, val_every, val_items, ckpt_every;
-    double minutes, crop, lr, snr_lo, snr_hi, synth, t_top, loss_w;
+    double minutes, crop, lr, snr_lo, snr_hi, synth, t_top, loss_w, mask_l;
     int loss_norm, have_loss_norm;
     int have_minutes, have_steps, have_stop_at, have_batch, have_crop, have_lr, have_snr,
-        have_seed, have_rate, have_synth, have_t_top, have_loss_w;
+        have_seed, have_rate, have_synth, have_t_top, have_loss_w, have_mask_l;
     int force, verbose;
 } train_opts;
 
@@ -265,6 +269,11 @@ static int parse_options(int argc, char **argv, train_opts *o)
                 return cli_usage_error(CMD, "bad value '%s' for --loss-norm (expected batch, "
                                             "item or log)", v);
             o->have_loss_norm = 1;
+            break;
+        case OPT_MASKL:
+            if (cli_opt_double(&a, v, 0.0, 100.0, &o->mask_l))
+                return CLI_EXIT_USAGE;
+            o->have_mask_l = 1;
             break;
         case OPT_TTOP:
             if (cli_opt_double(&a, v, 0.0, 1.0, &o->t_top))
@@ -719,6 +728,11 @@ int cmd_train(int argc, char **argv)
             limpid_trainer_set_loss_weight(R.t, (float)o->loss_w);
         if (o->have_loss_norm)
             limpid_trainer_set_loss_norm(R.t, o->loss_norm);
+        if (o->have_mask_l && limpid_trainer_set_mask_loss(R.t, (float)o->mask_l) != LIMPID_OK) {
+            rc = cli_usage_error(CMD, "--mask-loss needs a denoiser with the wiener_floor head "
+                                      "(%s has another)", o->resume);
+            goto out_rc;
+        }
         cfg = *limpid_trainer_model_config(R.t);
         tc = *limpid_trainer_train_config(R.t);
         if (o->task >= 0 && (int)cfg.task != o->task) {
@@ -841,6 +855,8 @@ int cmd_train(int argc, char **argv)
             tc.loss_weight = (float)o->loss_w;
         if (o->have_loss_norm)
             tc.loss_norm = o->loss_norm;
+        if (o->have_mask_l)
+            tc.mask_loss = (float)o->mask_l;
         tc.seed = (uint64_t)o->seed;
         if (limpid_config_check(&cfg, err, sizeof err) != LIMPID_OK) {
             if (o->config)
@@ -978,6 +994,12 @@ int cmd_train(int argc, char **argv)
             limpid_train_config_default(&d);
             int64_t w = tc.total_steps / 5;
             tc.warmup = (int)(w < d.warmup ? w : d.warmup);
+        }
+        if (tc.mask_loss > 0.0f && cfg.head != LIMPID_HEAD_WIENER_FLOOR) {
+            rc = cli_usage_error(CMD, "a mask loss (--mask-loss or mask_loss) needs a denoiser "
+                                      "with 'head = wiener_floor' (this model's head is %s)",
+                                 cfg_head_name(cfg.head));
+            goto out_rc;
         }
         limpid_status st = limpid_trainer_create(&R.t, &cfg, NULL, &tc);
         if (st != LIMPID_OK) {

@@ -60,6 +60,7 @@ static const key_def keys[] = {
     {"t_top", K_FLOAT, T(t_top), 0, 1, 0},
     {"loss_weight", K_FLOAT, T(loss_weight), 0, 1, 0},
     {"loss_norm", K_LOSSNORM, T(loss_norm), 0, 0, 0},
+    {"mask_loss", K_FLOAT, T(mask_loss), 0, 100, 0},
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 

@@ -10,7 +10,7 @@
  *   target (eps | x0 | v) head (direct | gain | wiener | wiener_rel | wiener_floor)
  *   cond (spectrum | logpow | logpow_floor) input_scale (none | sqrt_abar) n_classes sample_rate
  * Training keys: lr lr_min warmup batch crop (seconds) weight_decay clip ema_decay t_top
- *   loss_weight loss_norm (batch | item | log)
+ *   loss_weight loss_norm (batch | item | log) mask_loss
  *
  * The parser takes a memory buffer of arbitrary bytes (NULs included) and never reads past
  * len; it is meant to be fuzzed.

@@ -97,6 +97,10 @@ err=$("$LIMPID" train --task denoise --clean clean -o x.lpd --steps 5 2>&1)
 [ $? -eq 2 ] && grep -q -- "--noise" <<<"$err" && ok "denoise without --noise -> exit 2" || bad "denoise without --noise" "$err"
 err=$("$LIMPID" train --task denoise --clean clean --noise noise -o x.lpd --snr 10:5 2>&1)
 [ $? -eq 2 ] && ok "bad --snr -> exit 2" || bad "bad --snr" "$err"
+err=$("$LIMPID" train --task denoise --preset tiny --rate 16000 --clean clean --noise noise -o x.lpd \
+      --steps 2 --mask-loss 0.5 --threads 1 2>&1)
+[ $? -eq 2 ] && grep -q "needs a denoiser with 'head = wiener_floor' (this model's head is wiener)" <<<"$err" &&
+    ok "--mask-loss on a wiener head -> exit 2, named" || bad "--mask-loss on a wiener head" "$err"
 err=$("$LIMPID" info 2>&1)
 [ $? -eq 2 ] && ok "info without a model -> exit 2" || bad "info without a model" "$err"
 [ ! -e x.lpd ] && ok "usage errors write nothing" || bad "usage errors wrote x.lpd"

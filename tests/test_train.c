@@ -482,8 +482,33 @@ START_TEST(test_create_checks)
     ck_assert_int_eq(limpid_trainer_set_loss_norm(t, -1), LIMPID_ERR_INVALID);
     ck_assert_int_eq(limpid_trainer_set_loss_norm(t, LIMPID_LOSS_NORM_ITEM), LIMPID_OK);
     ck_assert(limpid_trainer_train_config(t)->loss_norm == LIMPID_LOSS_NORM_ITEM);
+    /* the mask loss needs the wiener_floor head (tiny_cfg has another) */
+    ck_assert(cfg.head != LIMPID_HEAD_WIENER_FLOOR);
+    ck_assert_int_eq(limpid_trainer_set_mask_loss(t, 0.5f), LIMPID_ERR_INVALID);
+    ck_assert_int_eq(limpid_trainer_set_mask_loss(t, 0.0f), LIMPID_OK);
     limpid_trainer_destroy(t);
     t = NULL;
+    tc.mask_loss = 0.5f;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_ERR_INVALID);
+    {
+        limpid_config fc = cfg;
+        fc.head = LIMPID_HEAD_WIENER_FLOOR;
+        fc.cond = LIMPID_COND_LOGPOW_FLOOR;
+        ck_assert_int_eq(limpid_trainer_create(&t, &fc, NULL, &tc), LIMPID_OK);
+        ck_assert_int_eq(limpid_trainer_set_mask_loss(t, 100.5f), LIMPID_ERR_INVALID);
+        ck_assert_int_eq(limpid_trainer_set_mask_loss(t, 2.0f), LIMPID_OK);
+        ck_assert(limpid_trainer_train_config(t)->mask_loss == 2.0f);
+        char path[64]; /* the checkpoint keeps it */
+        snprintf(path, sizeof path, "/tmp/test_train_%d_mask.ckpt", (int)getpid());
+        ck_assert_int_eq(limpid_trainer_save_checkpoint(t, path), LIMPID_OK);
+        limpid_trainer_destroy(t);
+        t = NULL;
+        ck_assert_int_eq(limpid_trainer_load_checkpoint(&t, path, NULL, 0), LIMPID_OK);
+        ck_assert(limpid_trainer_train_config(t)->mask_loss == 2.0f);
+        remove(path);
+        limpid_trainer_destroy(t);
+        t = NULL;
+    }
     small_tc(&tc, 2, 1024, 100);
     tc.batch = 0;
     ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_ERR_INVALID);
@@ -675,9 +700,9 @@ START_TEST(test_validate_repeatable)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
-/* The training objective's gradient (loss weights, BATCH / ITEM / LOG normalisation, head,
- * network) against central differences along random directions. Items at different levels
- * (x1, x0.1, x3), so the three normalisations give different gradients. */
+/* The training objective's gradient (loss weights, BATCH / ITEM / LOG normalisation, the
+ * mask loss, head, network) against central differences along random directions. Items at
+ * different levels (x1, x0.1, x3), so the three normalisations give different gradients. */
 
 static double objective(int norm, const double *isse, int B, double count, double mean0)
 {
@@ -704,12 +729,19 @@ START_TEST(test_objective_gradient)
             clean[b * CROP + i] *= level[b];
             noisy[b * CROP + i] *= level[b];
         }
-    float *gsave[3] = {NULL, NULL, NULL};
-    for (int norm = LIMPID_LOSS_NORM_BATCH; norm <= LIMPID_LOSS_NORM_LOG; norm++) {
+    /* cases: the three normalisations, then ITEM and LOG with the mask loss */
+    enum { CASES = 5 };
+    const int norms[CASES] = {LIMPID_LOSS_NORM_BATCH, LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
+                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG};
+    const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f};
+    float *gsave[CASES] = {NULL};
+    for (int cs = 0; cs < CASES; cs++) {
+        const int norm = norms[cs];
         limpid_train_config tc;
         small_tc(&tc, B, CROP, 100);
         tc.loss_weight = 0.8f;
         tc.loss_norm = norm;
+        tc.mask_loss = masks[cs];
         tc.t_top = 0.5f;
         tc.warmup = 0;
         limpid_trainer *t = NULL;
@@ -727,7 +759,7 @@ START_TEST(test_objective_gradient)
         memcpy(g, gp, n * sizeof *g);
         const double mean0 = (isse[0] + isse[1] + isse[2]) / B;
         for (int d = 0; d < DIRS; d++) {
-            lpi_rng r = lpi_rng_make(0xD1, (uint64_t)norm, (uint64_t)d);
+            lpi_rng r = lpi_rng_make(0xD1, (uint64_t)cs, (uint64_t)d);
             float *v = malloc(n * sizeof *v);
             ck_assert_ptr_nonnull(v);
             double gv = 0.0, vv = 0.0;
@@ -748,11 +780,11 @@ START_TEST(test_objective_gradient)
             const double fd = (objective(norm, isse_p, B, count, mean0) -
                                objective(norm, isse_m, B, count, mean0)) / (2.0 * h);
             ck_assert_msg(fabs(fd - gv) <= 0.02 * fabs(gv) + 1e-9,
-                          "norm %d direction %d: finite difference %.6g, gradient %.6g", norm, d,
-                          fd, gv);
+                          "norm %d mask %g direction %d: finite difference %.6g, gradient %.6g",
+                          norm, (double)masks[cs], d, fd, gv);
             free(v);
         }
-        gsave[norm] = g;
+        gsave[cs] = g;
         free(p);
         free(q);
         limpid_trainer_destroy(t);
@@ -771,8 +803,19 @@ START_TEST(test_objective_gradient)
             ck_assert_msg(dot / sqrt(na * nb) < 0.999, "norms %d and %d: cosine %.4f", a, b,
                           dot / sqrt(na * nb));
         }
+    /* the mask loss changes the gradient */
+    for (int a = 1; a < 3; a++) {
+        double dot = 0.0, na = 0.0, nb = 0.0;
+        for (size_t i = 0; i < L.n_params; i++) {
+            dot += (double)gsave[a][i] * gsave[a + 2][i];
+            na += (double)gsave[a][i] * gsave[a][i];
+            nb += (double)gsave[a + 2][i] * gsave[a + 2][i];
+        }
+        ck_assert_msg(dot / sqrt(na * nb) < 0.99, "norm %d with and without the mask loss: "
+                      "cosine %.4f", norms[a], dot / sqrt(na * nb));
+    }
     lpi_net_layout_free(&L);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < CASES; k++)
         free(gsave[k]);
 }
 END_TEST

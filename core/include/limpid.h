@@ -445,6 +445,16 @@ typedef struct limpid_train_config {
                            as the linear-magnitude error, so loud bins, which decide SI-SDR,
                            count; 0 (default): the plain compressed-domain MSE */
     int loss_norm;      /* how items share the loss (LIMPID_LOSS_NORM_*): 0 (default) BATCH */
+    float mask_loss;    /* WIENER_FLOOR head only: mu of a second term on the head's gain G
+                           itself, mu (1 - abar_t) w KL(Gt || G) per bin, with the ideal gain
+                           Gt = min(1, |x0| / |noisy|) (compressed domain), w the loss weight
+                           above and KL the Bernoulli divergence Gt ln(Gt/G) + (1-Gt)
+                           ln((1-Gt)/(1-G)). Its gradient on the gain's logit is G - Gt, which
+                           does not vanish where the logistic saturates (a loud noise bin far
+                           above the floor, G ~ 1, gets through the squared error a gradient
+                           G (1 - G) times smaller). (1 - abar_t): the term counts where x_t
+                           says little of x0 (the predictive estimate) and fades at small t,
+                           where the head's other term carries x_t through. 0 (default): off */
 } limpid_train_config;
 
 /* limpid_train_config.loss_norm. BATCH: the loss weight's mean(P) is over the whole batch, so
@@ -457,7 +467,7 @@ enum { LIMPID_LOSS_NORM_BATCH = 0, LIMPID_LOSS_NORM_ITEM = 1, LIMPID_LOSS_NORM_L
 
 /* batch 16, crop 32768 samples, lr 1e-3 -> lr_min 1e-5 (cosine), warm-up 200, total 20000
  * steps, weight decay 0.01, Adam betas 0.9 / 0.999, eps 1e-8, clip 1.0, EMA 0.999, seed 1,
- * t_top 0, loss_weight 0, loss_norm BATCH. */
+ * t_top 0, loss_weight 0, loss_norm BATCH, mask_loss 0. */
 LIMPID_API void limpid_train_config_default(limpid_train_config *tc);
 
 typedef struct limpid_trainer limpid_trainer;
@@ -491,6 +501,9 @@ LIMPID_API limpid_status limpid_trainer_set_t_top(limpid_trainer *t, float t_top
 LIMPID_API limpid_status limpid_trainer_set_loss_weight(limpid_trainer *t, float lambda);
 /* The same for limpid_train_config.loss_norm (LIMPID_LOSS_NORM_*). */
 LIMPID_API limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int norm);
+/* The same for limpid_train_config.mask_loss (0..100; INVALID on a model whose head is not
+ * WIENER_FLOOR unless 0). */
+LIMPID_API limpid_status limpid_trainer_set_mask_loss(limpid_trainer *t, float mu);
 
 /* A checkpoint holds everything needed to resume bit-exactly: weights, AdamW moments, EMA,
  * step counter, configs and provenance. */

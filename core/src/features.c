@@ -167,6 +167,53 @@ static inline float floor_gain(float o1, float mf, float yre, float yim)
     return 1.0f / (1.0f + expf(fminf(z, 80.0f)));
 }
 
+/* ln(1 + e^y) without overflow */
+static inline float softplus(float y)
+{
+    return y > 0.0f ? y + log1pf(expf(-y)) : log1pf(expf(y));
+}
+
+void lpi_head_mask_loss(const limpid_config *cfg, const float *out, const float *cond,
+                        const float *ncond, const float *x0, const float *lw, size_t cols,
+                        int nb, int Lf, const float *mu, double *isse, float *dout,
+                        const float *k)
+{
+    const int F = limpid_config_feature_channels(cfg) / 2;
+    for (int b = 0; b < nb; b++) {
+        if (!(mu[b] > 0.0f))
+            continue;
+        const size_t n0 = (size_t)b * (size_t)Lf, n1 = n0 + (size_t)Lf;
+        const float kd = dout ? -2.0f * k[b] * mu[b] : 0.0f; /* d logit / d o1 = -2 */
+        double s = 0.0;
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+            const float *w = lw ? lw + (size_t)f * cols : NULL;
+            for (size_t n = n0; n < n1; n++) {
+                const float yr = cond[re + n], yi = cond[im + n];
+                const float p = yr * yr + yi * yi;
+                const float c = x0[re + n] * x0[re + n] + x0[im + n] * x0[im + n];
+                const float gt = c >= p ? 1.0f : sqrtf(c / (p + 1e-30f));
+                /* G = sigmoid(y), y = 2 ln P - lq (floor_gain's -z) */
+                const float lq = 2.0f * (out[re + n] + logf(FLOOR_K) + 3.0f * ncond[im + n] - 6.0f);
+                const float y = fmaxf(2.0f * logf(p + 1e-30f) - lq, -80.0f);
+                const float wn = w ? w[n] : 1.0f;
+                if (dout) {
+                    const float g = 1.0f / (1.0f + expf(-y));
+                    dout[re + n] += kd * wn * (g - gt);
+                }
+                if (isse) { /* gt softplus(-y) + (1 - gt) softplus(y) = softplus(y) - gt y */
+                    float ent = 0.0f; /* gt ln gt + (1 - gt) ln (1 - gt) */
+                    if (gt > 0.0f && gt < 1.0f)
+                        ent = gt * logf(gt) + (1.0f - gt) * log1pf(-gt);
+                    s += (double)wn * (double)(ent + softplus(y) - gt * y);
+                }
+            }
+        }
+        if (isse)
+            isse[b] += (double)mu[b] * s;
+    }
+}
+
 #define HEAD_CHUNK 256
 
 /* GAIN head, one bin over m columns: pred = (1 + o1) cond + g2 x_t (re and im rows) */

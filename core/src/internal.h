@@ -356,6 +356,14 @@ LPI_HIDDEN void lpi_head_forward(const limpid_config *cfg, const float *out, con
 LPI_HIDDEN void lpi_head_backward(const limpid_config *cfg, const float *dpred,
                                   const float *cond, const float *ncond, const float *xt,
                                   const float *out, size_t cols, float *dout);
+/* The WIENER_FLOOR head's gain term (limpid_train_config.mask_loss) over nb items of Lf
+ * columns each (cols = nb * Lf): item b adds mu[b] sum_{f,n} w[f][n] KL(Gt || G) to isse[b],
+ * Gt = min(1, |x0| / |cond|) per bin and column, w = lw ([bins][cols]) or 1 where lw is NULL.
+ * isse may be NULL. With dout (else NULL), adds k[b] times the gradient on the o1 rows of out. */
+LPI_HIDDEN void lpi_head_mask_loss(const limpid_config *cfg, const float *out, const float *cond,
+                                   const float *ncond, const float *x0, const float *lw,
+                                   size_t cols, int nb, int Lf, const float *mu, double *isse,
+                                   float *dout, const float *k);
 
 /* The network's input for x_t[n] at a step with abar (limpid_config.input_scale): x_t itself
  * (NONE), or sqrt(abar) x_t written to buf[n] (SQRT_ABAR). */

@@ -60,6 +60,8 @@ struct limpid_trainer {
     float *tstep;    /* [B] diffusion step of each item */
     double *abar;    /* [B] abar at tstep */
     double *isse;    /* [B] each item's (weighted) squared error of the last forward_batch */
+    float *mu;       /* [2B] mask-loss weight of each item (mask_loss (1 - abar)), then the
+                        gradient scale of each item */
     int *cls;        /* [B] class ids (texture) */
 
     int64_t step;    /* steps done */
@@ -135,6 +137,11 @@ static limpid_status train_config_check(const limpid_config *cfg, const limpid_t
         TBAD("loss weight %g is outside [0, 1]", (double)tc->loss_weight);
     if (tc->loss_norm < LIMPID_LOSS_NORM_BATCH || tc->loss_norm > LIMPID_LOSS_NORM_LOG)
         TBAD("loss normalisation %d is not one of 0 (batch), 1 (item), 2 (log)", tc->loss_norm);
+    if (!(tc->mask_loss >= 0.0f && tc->mask_loss <= 100.0f))
+        TBAD("mask loss %g is outside [0, 100]", (double)tc->mask_loss);
+    if (tc->mask_loss > 0.0f && (cfg->head != LIMPID_HEAD_WIENER_FLOOR ||
+                                 cfg->task != LIMPID_TASK_DENOISE))
+        TBAD("a mask loss needs a denoiser with the wiener_floor head");
     return LIMPID_OK;
 #undef TBAD
 }
@@ -190,6 +197,7 @@ void limpid_trainer_destroy(limpid_trainer *t)
     free(t->tstep);
     free(t->abar);
     free(t->isse);
+    free(t->mu);
     free(t->xin);
     free(t->cls);
     free(t);
@@ -281,13 +289,14 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->tstep = falloc((size_t)t->B);
     t->abar = malloc((size_t)t->B * sizeof *t->abar);
     t->isse = malloc((size_t)t->B * sizeof *t->isse);
+    t->mu = falloc(2 * (size_t)t->B);
     t->cls = calloc((size_t)t->B, sizeof *t->cls);
     t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
     if (!t->p || !t->g || !t->m || !t->v || !t->ema || !t->x0 || (t->Cc > 0 && !t->cond) ||
         (own_cond && !t->ncond) || (stft_dn && !t->lw) ||
         (cfg->input_scale != LIMPID_INPUT_SCALE_NONE && !t->xin) ||
         !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
-        !scratch_ok || !t->tstep || !t->abar || !t->isse || !t->cls || !t->ws) {
+        !scratch_ok || !t->tstep || !t->abar || !t->isse || !t->mu || !t->cls || !t->ws) {
         st = LIMPID_ERR_NOMEM;
         goto fail;
     }
@@ -367,6 +376,15 @@ limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int norm)
     if (!t || norm < LIMPID_LOSS_NORM_BATCH || norm > LIMPID_LOSS_NORM_LOG)
         return LIMPID_ERR_INVALID;
     t->tc.loss_norm = norm;
+    return LIMPID_OK;
+}
+
+limpid_status limpid_trainer_set_mask_loss(limpid_trainer *t, float mu)
+{
+    if (!t || !(mu >= 0.0f && mu <= 100.0f) ||
+        (mu > 0.0f && (t->cfg.head != LIMPID_HEAD_WIENER_FLOOR || !t->cond)))
+        return LIMPID_ERR_INVALID;
+    t->tc.mask_loss = mu;
     return LIMPID_OK;
 }
 
@@ -519,6 +537,12 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
             t->isse[b] += s;
         }
     }
+    if (t->tc.mask_loss > 0.0f && t->cond) { /* the gain term (item b: mu[b]) */
+        for (int b = 0; b < nb; b++)
+            t->mu[b] = t->tc.mask_loss * (float)(1.0 - t->abar[b]);
+        lpi_head_mask_loss(&t->cfg, t->out, t->cond, t->ncond, t->x0, weighted ? t->lw : NULL,
+                           ld, nb, Lf, t->mu, t->isse, NULL, NULL);
+    }
     double s = 0.0;
     for (int b = 0; b < nb; b++)
         s += t->isse[b];
@@ -592,6 +616,16 @@ static limpid_status loss_and_grad(limpid_trainer *t, const float *params, const
     }
     lpi_head_backward(&t->cfg, t->dpred, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, t->out, ld,
                       t->dout);
+    if (t->tc.mask_loss > 0.0f && t->cond) { /* mu[b] as forward_batch set it */
+        float *k = t->mu + B; /* d loss / d (item b's term) = 1 / count, x mean / isse[b] (LOG) */
+        for (int b = 0; b < B; b++)
+            k[b] = (float)((t->tc.loss_norm == LIMPID_LOSS_NORM_LOG
+                                ? (sse / (double)B) / (t->isse[b] + 1e-30)
+                                : 1.0) /
+                           (double)count);
+        lpi_head_mask_loss(&t->cfg, t->out, t->cond, t->ncond, t->x0, weighted ? t->lw : NULL,
+                           ld, B, t->Lf, t->mu, NULL, t->dout, k);
+    }
     memset(t->g, 0, t->L.n_params * sizeof *t->g);
     lpi_net_backward(&t->L, params, t->ws, t->dout, t->g, NULL, NULL);
     return LIMPID_OK;
@@ -816,6 +850,7 @@ static int train_to_kv(const limpid_trainer *t, lpi_kv *kv)
     lpi_kv_set_f64(&kv[n++], "train.t_top", tc->t_top);
     lpi_kv_set_f64(&kv[n++], "train.loss_weight", tc->loss_weight);
     lpi_kv_set_i64(&kv[n++], "train.loss_norm", tc->loss_norm);
+    lpi_kv_set_f64(&kv[n++], "train.mask_loss", tc->mask_loss);
     /* the trainer's own copies of the counters (provenance keys may round them) */
     lpi_kv_set_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
     lpi_kv_set_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
@@ -983,6 +1018,9 @@ static limpid_status load_train_config(const lpi_container *c, limpid_train_conf
     if (kt && kt->type == LPI_KV_I64 && kt->i >= LIMPID_LOSS_NORM_BATCH &&
         kt->i <= LIMPID_LOSS_NORM_LOG)
         tc->loss_norm = (int)kt->i;
+    kt = lpi_container_kv(c, "train.mask_loss");
+    if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 100.0)
+        tc->mask_loss = (float)kt->f;
     return LIMPID_OK;
 }
 
