@@ -295,8 +295,8 @@ static void run_forward(void *u)
 {
     net_job *j = u;
     const lpi_net_layout *L = &j->m->layout;
-    lpi_net_forward(L, j->m->params, j->ws, j->x, j->cond, j->t, NULL, j->B, j->Lf, j->out);
-    lpi_head_forward(&j->m->cfg, j->out, j->cond, NULL, j->x, (size_t)j->B * j->Lf, j->pred);
+    lpi_net_forward_head(L, j->m->params, j->ws, j->x, j->cond, j->t, NULL, j->B, j->Lf,
+                         &j->m->cfg, j->cond, NULL, j->x, j->out, j->pred);
 }
 
 /* the network's share of a training step: forward, backward into zeroed gradients */

@@ -267,6 +267,38 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
     }
 }
 
+int lpi_head_fusable(const limpid_config *cfg)
+{
+    return cfg->head == LIMPID_HEAD_GAIN || cfg->head == LIMPID_HEAD_WIENER ||
+           cfg->head == LIMPID_HEAD_WIENER_FLOOR;
+}
+
+void lpi_head_block(void *ctx, int f0, int nf, int n0, int nn, const float *o1, const float *g2,
+                    int ld)
+{
+    const lpi_head_ctx *h = ctx;
+    const limpid_head kind = h->cfg->head;
+    const int F = limpid_config_feature_channels(h->cfg) / 2;
+    for (int r = 0; r < nf; r++) {
+        const size_t re = (size_t)(f0 + r) * h->cols + (size_t)n0;
+        const size_t im = (size_t)(F + f0 + r) * h->cols + (size_t)n0;
+        const float *a = o1 + (size_t)r * ld, *g = g2 + (size_t)r * ld;
+        const float *cr = h->cond + re, *ci = h->cond + im, *xr = h->xt + re, *xi = h->xt + im;
+        float *pr = h->pred + re, *pi = h->pred + im;
+        if (kind == LIMPID_HEAD_GAIN) {
+            gain_rows(pr, pi, a, g, cr, ci, xr, xi, (size_t)nn);
+            continue;
+        }
+        for (int n = 0; n < nn; n++) {
+            const float G = kind == LIMPID_HEAD_WIENER_FLOOR
+                                ? floor_gain(a[n], h->ncond[im + n], cr[n], ci[n])
+                                : wiener_gain(a[n], WIENER_BIAS, 1.0f, cr[n], ci[n]);
+            pr[n] = G * cr[n] + g[n] * xr[n];
+            pi[n] = G * ci[n] + g[n] * xi[n];
+        }
+    }
+}
+
 void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float *cond,
                        const float *ncond, const float *xt, const float *out, size_t cols,
                        float *dout)

@@ -13,6 +13,32 @@
 
 #include <pthread.h>
 
+/* lpi_gemm_amx_pairs in plain fp32 (no AMX): blocks of 16 rows x 32 columns, the same
+ * epilogue calls */
+static void pairs_reference(int F, int N, int K, const float *A, int lda, const float *bias,
+                            const float *B, int ldb, lpi_amx_epi epi, void *ctx)
+{
+    float o1[16 * 32], g2[16 * 32];
+    for (int f0 = 0; f0 < F; f0 += 16) {
+        const int nf = F - f0 < 16 ? F - f0 : 16;
+        for (int n0 = 0; n0 < N; n0 += 32) {
+            const int nn = N - n0 < 32 ? N - n0 : 32;
+            for (int r = 0; r < nf; r++)
+                for (int h = 0; h < 2; h++) {
+                    const float *a = A + (size_t)(h * F + f0 + r) * lda;
+                    float *o = (h ? g2 : o1) + r * 32;
+                    for (int c = 0; c < nn; c++) {
+                        float v = bias ? bias[h * F + f0 + r] : 0.0f;
+                        for (int k = 0; k < K; k++)
+                            v += a[k] * B[(size_t)k * ldb + n0 + c];
+                        o[c] = v;
+                    }
+                }
+            epi(ctx, f0, nf, n0, nn, o1, g2, 32);
+        }
+    }
+}
+
 #if defined(LPI_HAVE_AMX)
 #include <cpuid.h>
 #include <immintrin.h>
@@ -85,28 +111,31 @@ __attribute__((target("avx512f,avx512bw"))) static inline __m256i cvt16(__m512 v
     return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
 }
 
-/* A: Ab[m][k] = bf16(alpha A[m][k]), zero outside M x K */
-__attribute__((target("avx512f,avx512bw"))) static void pack_a(int M, int K, float alpha,
-                                                                 const float *A, int lda,
-                                                                 uint16_t *Ab, int Mp, int Kp)
+/* o[k] = bf16(alpha a[k]) for k < K, zero up to Kp (a NULL: all zero) */
+__attribute__((target("avx512f,avx512bw"))) static void pack_row(const float *a, int K,
+                                                                   float alpha, uint16_t *o,
+                                                                   int Kp)
 {
-    const __m512 va = _mm512_set1_ps(alpha);
-    for (int m = 0; m < Mp; m++) {
-        uint16_t *o = Ab + (size_t)m * Kp;
-        if (m >= M) {
-            memset(o, 0, (size_t)Kp * sizeof *o);
-            continue;
-        }
-        const float *a = A + (size_t)m * lda;
-        int k = 0;
-        for (; k + 16 <= K; k += 16)
-            _mm256_storeu_si256((__m256i *)(o + k),
-                                cvt16(_mm512_mul_ps(va, _mm512_loadu_ps(a + k))));
-        for (; k < K; k++)
-            o[k] = bf16_round(alpha * a[k]);
-        for (; k < Kp; k++)
-            o[k] = 0;
+    if (!a) {
+        memset(o, 0, (size_t)Kp * sizeof *o);
+        return;
     }
+    const __m512 va = _mm512_set1_ps(alpha);
+    int k = 0;
+    for (; k + 16 <= K; k += 16)
+        _mm256_storeu_si256((__m256i *)(o + k), cvt16(_mm512_mul_ps(va, _mm512_loadu_ps(a + k))));
+    for (; k < K; k++)
+        o[k] = bf16_round(alpha * a[k]);
+    for (; k < Kp; k++)
+        o[k] = 0;
+}
+
+/* A: Ab[m][k] = bf16(alpha A[m][k]), zero outside M x K */
+static void pack_a(int M, int K, float alpha, const float *A, int lda, uint16_t *Ab, int Mp,
+                   int Kp)
+{
+    for (int m = 0; m < Mp; m++)
+        pack_row(m < M ? A + (size_t)m * lda : NULL, K, alpha, Ab + (size_t)m * Kp, Kp);
 }
 
 /* B: Bb[k/2][n][k&1] = bf16(B[k][n]), zero outside K x N; pair rows [p0, p1) */
@@ -258,6 +287,134 @@ void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda, con
     }
 }
 
+/* ---- paired rows with an epilogue (lpi_gemm_amx_pairs) ---------------------------------- */
+
+/* Row block j of the paired product: 32 rows of Ab, rows 16j..16j+15 of A's first half, then
+ * the same rows of its second half (F + 16j..), zero past F. */
+static void pack_a_pairs(int F, int K, const float *A, int lda, uint16_t *Ab, int nbf, int Kp)
+{
+    for (int j = 0; j < nbf; j++)
+        for (int r = 0; r < 32; r++) {
+            const int f = 16 * j + (r & 15);
+            const float *a = f < F ? A + (size_t)((r < 16 ? 0 : F) + f) * lda : NULL;
+            pack_row(a, K, 1.0f, Ab + ((size_t)32 * j + r) * Kp, Kp);
+        }
+}
+
+/* Rows 16j.. of both halves (bias tiles bt: 16 x 16 each, the row's bias in every column) for
+ * columns n0..n0 + 16 nb - 1, into o1[16][ld] and g2[16][ld]. */
+__attribute__((target("amx-tile,amx-bf16"))) static void block_pairs(const uint16_t *Ab,
+                                                                       const uint16_t *Bb,
+                                                                       int Kp, int Np,
+                                                                       const float *bt, int j,
+                                                                       int n0, int nb,
+                                                                       float *o1, float *g2,
+                                                                       int ld)
+{
+    _tile_loadd(0, bt, 64);
+    _tile_loadd(2, bt + 256, 64);
+    if (nb > 1) {
+        _tile_loadd(1, bt, 64);
+        _tile_loadd(3, bt + 256, 64);
+    }
+    const int sa = Kp * 2, sb = Np * 4;
+    const uint16_t *arow = Ab + (size_t)32 * j * Kp;
+    for (int k = 0; k < Kp; k += 32) {
+        const uint16_t *b = Bb + (size_t)(k / 2) * Np * 2 + (size_t)n0 * 2;
+        _tile_loadd(4, arow + k, sa);
+        _tile_loadd(5, arow + (size_t)16 * Kp + k, sa);
+        _tile_loadd(6, b, sb);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(2, 5, 6);
+        if (nb > 1) {
+            _tile_loadd(7, b + 32, sb);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+    }
+    const int st = ld * (int)sizeof(float);
+    _tile_stored(0, o1 + n0, st);
+    _tile_stored(2, g2 + n0, st);
+    if (nb > 1) {
+        _tile_stored(1, o1 + n0 + 16, st);
+        _tile_stored(3, g2 + n0 + 16, st);
+    }
+}
+
+static size_t pairs_layout(int F, int N, int K, size_t *a_bytes, size_t *b_bytes)
+{
+    const size_t nbf = (size_t)(F + 15) / 16, Np = (size_t)(N + 15) / 16 * 16;
+    const size_t Kp = (size_t)(K + 31) / 32 * 32;
+    *a_bytes = 32 * nbf * Kp * sizeof(uint16_t); /* a multiple of 64 */
+    *b_bytes = Kp * Np * sizeof(uint16_t);
+    /* + bias tiles [nbf][2][16][16], the two row buffers [2][16][Np] */
+    return *a_bytes + *b_bytes + (nbf * 512 + 32 * Np) * sizeof(float) + 64;
+}
+
+size_t lpi_amx_pairs_scratch(int F, int N, int K)
+{
+    size_t a, b;
+    return pairs_layout(F, N, K, &a, &b);
+}
+
+void lpi_gemm_amx_pairs(int F, int N, int K, const float *A, int lda, const float *bias,
+                        const float *B, int ldb, void *scratch, int threads, lpi_amx_epi epi,
+                        void *ctx)
+{
+    if (!lpi_amx_available()) {
+        pairs_reference(F, N, K, A, lda, bias, B, ldb, epi, ctx);
+        return;
+    }
+    size_t ab, bb;
+    pairs_layout(F, N, K, &ab, &bb);
+    const int nbf = (F + 15) / 16, Np = (N + 15) / 16 * 16, Kp = (K + 31) / 32 * 32;
+    uint16_t *Ab = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    uint16_t *Bb = (uint16_t *)((char *)Ab + ab);
+    float *bt = (float *)((char *)Bb + bb); /* [nbf][2][16][16] */
+    float *rb = bt + (size_t)nbf * 512;     /* [2][16][Np]: each thread its own columns */
+    pack_a_pairs(F, K, A, lda, Ab, nbf, Kp);
+    for (int j = 0; j < nbf; j++)
+        for (int h = 0; h < 2; h++)
+            for (int r = 0; r < 16; r++) {
+                const int f = 16 * j + r;
+                const float v = f < F && bias ? bias[h * F + f] : 0.0f;
+                float *row = bt + (size_t)j * 512 + h * 256 + r * 16;
+                for (int c = 0; c < 16; c++)
+                    row[c] = v;
+            }
+    const int nblk = (Np + 31) / 32;
+    if (threads < 1)
+        threads = 1;
+    if (threads > nblk)
+        threads = nblk;
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+        const int w = lpi_thread_index(), nw = omp_get_num_threads();
+#else
+        const int w = 0, nw = 1;
+#endif
+        const int pairs = Kp / 2;
+        pack_b(N, K, B, ldb, Bb, Np, pairs * w / nw, pairs * (w + 1) / nw);
+#pragma omp barrier
+        tiles_configure();
+        /* per block of 16 rows: the thread's columns into the row buffers (they stay in
+         * cache), then the epilogue over them row by row (long streams) */
+        const int jb0 = nblk * w / nw, jb1 = nblk * (w + 1) / nw;
+        const int c0 = 32 * jb0, c1 = 32 * jb1 < N ? 32 * jb1 : N;
+        float *o1 = rb, *g2 = rb + (size_t)16 * Np;
+        for (int j = 0; j < nbf && c0 < c1; j++) {
+            const int nf = F - 16 * j < 16 ? F - 16 * j : 16;
+            for (int jb = jb0; jb < jb1; jb++) {
+                const int n0 = 32 * jb, nb = n0 + 16 < Np ? 2 : 1;
+                block_pairs(Ab, Bb, Kp, Np, bt + (size_t)j * 512, j, n0, nb, o1, g2, Np);
+            }
+            epi(ctx, 16 * j, nf, c0, c1 - c0, o1 + c0, g2 + c0, Np);
+        }
+        tiles_release();
+    }
+}
+
 #else /* no AMX in this build */
 
 int lpi_amx_available(void) { return 0; }
@@ -271,6 +428,18 @@ void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda, con
 {
     (void)scratch, (void)threads;
     lpi_gemm(0, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+size_t lpi_amx_pairs_scratch(int F, int N, int K)
+{
+    (void)F, (void)N, (void)K;
+    return 0;
+}
+void lpi_gemm_amx_pairs(int F, int N, int K, const float *A, int lda, const float *bias,
+                        const float *B, int ldb, void *scratch, int threads, lpi_amx_epi epi,
+                        void *ctx)
+{
+    (void)scratch, (void)threads;
+    pairs_reference(F, N, K, A, lda, bias, B, ldb, epi, ctx);
 }
 
 #endif

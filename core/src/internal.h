@@ -99,6 +99,18 @@ LPI_HIDDEN size_t lpi_amx_scratch(int M, int N, int K);
 LPI_HIDDEN void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda,
                              const float *B, int ldb, float beta, float *C, int ldc,
                              void *scratch, int threads);
+/* R = A B + bias for A [2F][K] whose rows pair up, f with F + f (an output head's two rows
+ * per bin), in bf16 on AMX (else plain fp32), never stored whole: for every block of up to 16
+ * bins and a range of columns, epi(ctx, f0, nf, n0, nn, o1, g2, ld) gets o1[r * ld + c] =
+ * R[f0 + r][n0 + c] and g2[r * ld + c] = R[F + f0 + r][n0 + c] for r < nf, c < nn. Blocks of
+ * distinct columns may run on different threads at once. scratch: lpi_amx_pairs_scratch(F,
+ * N, K) bytes. */
+typedef void (*lpi_amx_epi)(void *ctx, int f0, int nf, int n0, int nn, const float *o1,
+                            const float *g2, int ld);
+LPI_HIDDEN size_t lpi_amx_pairs_scratch(int F, int N, int K);
+LPI_HIDDEN void lpi_gemm_amx_pairs(int F, int N, int K, const float *A, int lda,
+                                   const float *bias, const float *B, int ldb, void *scratch,
+                                   int threads, lpi_amx_epi epi, void *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Network parameter layout.
@@ -190,6 +202,16 @@ LPI_HIDDEN limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on);
 LPI_HIDDEN void lpi_net_forward(const lpi_net_layout *L, const float *params, lpi_net_ws *ws,
                                 const float *x, const float *cond, const float *t,
                                 const int *cls, int B, int Lf, float *out);
+/* Inference: lpi_net_forward, then lpi_head_forward(cfg, out, hcond, hncond, xt, B*Lf, pred).
+ * With bf16 products and a per-bin head (lpi_head_fusable) the output projection and the head
+ * run fused (lpi_gemm_amx_pairs: the projection's rows come out 16 at a time into a buffer that
+ * stays in cache, which the head turns into pred at once; out is not written); otherwise out
+ * holds the network's output. */
+LPI_HIDDEN void lpi_net_forward_head(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
+                                     const float *x, const float *cond, const float *t,
+                                     const int *cls, int B, int Lf, const limpid_config *cfg,
+                                     const float *hcond, const float *hncond, const float *xt,
+                                     float *out, float *pred);
 /* After lpi_net_forward on the same ws (train != 0): accumulate parameter gradients into
  * grads (same layout as params; caller zeroes), and if non-NULL write (not accumulate) dx
  * [Cx][B*Lf] and dcond [Cc][B*Lf]. dout [Co][B*Lf]. */
@@ -352,6 +374,19 @@ LPI_HIDDEN const float *lpi_cond_features(const limpid_config *cfg, const float 
  * NULL. */
 LPI_HIDDEN void lpi_head_forward(const limpid_config *cfg, const float *out, const float *cond,
                                  const float *ncond, const float *xt, size_t cols, float *pred);
+/* The head on a block of its input (lpi_amx_epi for lpi_gemm_amx_pairs over the output
+ * projection): bins f0..f0+nf-1, columns n0..n0+nn-1, o1 and g2 the two output rows of each bin;
+ * the same values as lpi_head_forward. Only for heads where each bin's result depends on that
+ * bin alone (lpi_head_fusable: GAIN, WIENER, WIENER_FLOOR). */
+typedef struct lpi_head_ctx {
+    const limpid_config *cfg;
+    const float *cond, *ncond, *xt; /* as lpi_head_forward's, [rows][cols] */
+    size_t cols;
+    float *pred;
+} lpi_head_ctx;
+LPI_HIDDEN int lpi_head_fusable(const limpid_config *cfg);
+LPI_HIDDEN void lpi_head_block(void *ctx, int f0, int nf, int n0, int nn, const float *o1,
+                               const float *g2, int ld);
 /* dout = d loss / d out given dpred (written, not accumulated); out is the forward's input. */
 LPI_HIDDEN void lpi_head_backward(const limpid_config *cfg, const float *dpred,
                                   const float *cond, const float *ncond, const float *xt,

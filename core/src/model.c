@@ -135,10 +135,9 @@ static limpid_status ctx_denoise_fn(void *user, const float *xt, double t, float
     float tf = (float)t;
     int cls = c->cur_cls;
     const float *xin = lpi_net_input(cfg, lpi_schedule_abar(&c->sched, t), xt, n, c->xin);
-    lpi_net_forward(c->L, c->m->params, c->ws, xin, c->has_cond ? c->netc : NULL, &tf,
-                    c->L->K > 0 ? &cls : NULL, 1, Lf, c->out);
-    lpi_head_forward(cfg, c->out, c->has_cond ? c->cond : c->zeros, c->has_cond ? c->netc : NULL,
-                     xt, (size_t)Lf, c->pred);
+    lpi_net_forward_head(c->L, c->m->params, c->ws, xin, c->has_cond ? c->netc : NULL, &tf,
+                         c->L->K > 0 ? &cls : NULL, 1, Lf, cfg, c->has_cond ? c->cond : c->zeros,
+                         c->has_cond ? c->netc : NULL, xt, c->out, c->pred);
     lpi_x0_eps_from_pred(cfg->target, lpi_schedule_abar(&c->sched, t), xt, c->pred, x0, eps,
                          n);
     return LIMPID_OK;

@@ -477,7 +477,7 @@ limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on)
     /* the largest of the forward's products: in, cond, dilated (+ cnd), out, skip, final */
     const int C = ws->C, nc = ws->Bmax * ws->Lmax, kc = (ws->Cc > 0 ? 4 : 3) * C;
     const int shapes[][2] = {{C, ws->Cx}, {C, ws->Cc}, {2 * C, kc}, {2 * C, C}, {ws->Co, C}};
-    size_t need = 0;
+    size_t need = lpi_amx_pairs_scratch(ws->Co / 2, nc, C); /* lpi_net_forward_head */
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         size_t b = lpi_amx_scratch(shapes[i][0], nc, shapes[i][1] > 0 ? shapes[i][1] : 1);
         if (b > need)
@@ -570,13 +570,15 @@ static const float *layer_weights(const lpi_net_layout *L, const float *P, lpi_n
     return ws->wp;
 }
 
-void lpi_net_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws, const float *x,
-                     const float *cond, const float *t, const int *cls, int B, int Lf,
-                     float *out)
+/* lpi_net_forward up to s = relu(skip.w (skip + bsum) / sqrt(N) + skip.b), [C][B*Lf]: the
+ * output projection's input */
+static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
+                                  const float *x, const float *cond, const float *t,
+                                  const int *cls, int B, int Lf)
 {
     assert(ws && L->C == ws->C && L->N == ws->N && L->Cx == ws->Cx && L->Cc == ws->Cc);
     assert(B >= 1 && B <= ws->Bmax && Lf >= 1 && (size_t)B * Lf <= (size_t)ws->Bmax * ws->Lmax);
-    const int C = L->C, N = L->N, Cx = L->Cx, Cc = L->Cc, Co = L->Co;
+    const int C = L->C, N = L->N, Cx = L->Cx, Cc = L->Cc;
     const int nc = B * Lf;
     const size_t plane = (size_t)C * nc;
     const int train = ws->train;
@@ -641,9 +643,36 @@ void lpi_net_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws, co
     float *s = train ? ws->s : ws->col;
     fwd_gemm(ws, C, nc, C, inv_sqrt_n, P + L->skip_w, C, skip, nc, 0.0f, s, nc);
     k_bias_act(s, ws->beff, C, nc, nc, 1);
+    return s;
+}
+
+void lpi_net_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws, const float *x,
+                     const float *cond, const float *t, const int *cls, int B, int Lf,
+                     float *out)
+{
+    const float *s = forward_trunk(L, P, ws, x, cond, t, cls, B, Lf);
+    const int C = L->C, Co = L->Co, nc = B * Lf;
     k_fill_rows(out, P + L->final_b, Co, nc);
     fwd_gemm(ws, Co, nc, C, 1.0f, P + L->final_w, C, s, nc, 1.0f, out, nc);
-    ws->ready = train;
+    ws->ready = ws->train;
+}
+
+void lpi_net_forward_head(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
+                          const float *x, const float *cond, const float *t, const int *cls,
+                          int B, int Lf, const limpid_config *cfg, const float *hcond,
+                          const float *hncond, const float *xt, float *out, float *pred)
+{
+    const int nc = B * Lf;
+    if (!ws->amx || ws->train || !lpi_head_fusable(cfg) || !hcond ||
+        L->Co != limpid_config_feature_channels(cfg)) {
+        lpi_net_forward(L, P, ws, x, cond, t, cls, B, Lf, out);
+        lpi_head_forward(cfg, out, hcond, hncond, xt, (size_t)nc, pred);
+        return;
+    }
+    const float *s = forward_trunk(L, P, ws, x, cond, t, cls, B, Lf);
+    lpi_head_ctx hc = {cfg, hcond, hncond, xt, (size_t)nc, pred};
+    lpi_gemm_amx_pairs(L->Co / 2, nc, L->C, P + L->final_w, L->C, P + L->final_b, s, nc, ws->amx,
+                       limpid_get_threads(), lpi_head_block, &hc);
 }
 
 /* ------------------------------------------------------------------------ */
