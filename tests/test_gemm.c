@@ -210,6 +210,27 @@ START_TEST(test_fused_head)
             lpi_net_forward(&L, P, ws, x, nc, &t, NULL, 1, Lf, out);
             lpi_head_forward(&cfg, out, hc, nc, x, (size_t)Lf, p0);
             lpi_net_forward_head(&L, P, ws, x, nc, &t, NULL, 1, Lf, &cfg, hc, nc, x, out, p1);
+            /* the bf16 network (packed im2col, cached packed conditioning: a second call with
+             * the cond kept) against fp32 */
+            float *o32 = malloc(sizeof(float) * (size_t)Co * Lf);
+            lpi_net_ws *w32 = lpi_net_ws_create(&L, 1, Lf, 0);
+            ck_assert(o32 && w32);
+            lpi_net_forward(&L, P, w32, x, nc, &t, NULL, 1, Lf, o32);
+            lpi_net_ws_cache_cond(ws, 1);
+            lpi_net_cond_changed(ws);
+            for (int rep = 0; rep < 2; rep++) {
+                lpi_net_forward(&L, P, ws, x, nc, &t, NULL, 1, Lf, out);
+                double e = 0.0, m = 0.0;
+                for (size_t i = 0; i < (size_t)Co * Lf; i++) {
+                    e = fmax(e, fabs((double)out[i] - (double)o32[i]));
+                    m = fmax(m, fabs((double)o32[i]));
+                }
+                ck_assert_msg(m > 0.0 && e <= 0.03 * m, "head %d threads %d call %d: bf16 "
+                              "network differs from fp32 by %.3g (max %.3g)", (int)heads[h],
+                              threads, rep, e, m);
+            }
+            lpi_net_ws_destroy(w32);
+            free(o32);
             limpid_set_threads(1);
             double worst = 0.0, mag = 0.0;
             for (size_t i = 0; i < (size_t)Cx * Lf; i++) {

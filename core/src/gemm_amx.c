@@ -138,34 +138,36 @@ static void pack_a(int M, int K, float alpha, const float *A, int lda, uint16_t 
         pack_row(m < M ? A + (size_t)m * lda : NULL, K, alpha, Ab + (size_t)m * Kp, Kp);
 }
 
-/* B: Bb[k/2][n][k&1] = bf16(B[k][n]), zero outside K x N; pair rows [p0, p1) */
-__attribute__((target("avx512f,avx512bw"))) static void pack_b(int N, int K, const float *B,
-                                                                 int ldb, uint16_t *Bb, int Np,
-                                                                 int p0, int p1)
+__attribute__((target("avx512f,avx512bw"))) void lpi_amx_pack_pair(const float *r0,
+                                                                      const float *r1, int N,
+                                                                      uint16_t *o, int Np)
 {
     /* interleave two rows of 16 bf16 (lo: row k, hi: row k+1) into 16 pairs */
     const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
                                          24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
                                          16, 0);
+    int n = 0;
+    if (r0 && r1) {
+        for (; n + 16 <= N; n += 16) {
+            __m512i lo = _mm512_castsi256_si512(cvt16(_mm512_loadu_ps(r0 + n)));
+            __m512i both = _mm512_inserti64x4(lo, cvt16(_mm512_loadu_ps(r1 + n)), 1);
+            _mm512_storeu_si512((void *)(o + 2 * n), _mm512_permutexvar_epi16(idx, both));
+        }
+    }
+    for (; n < N; n++) {
+        o[2 * n] = r0 ? bf16_round(r0[n]) : 0;
+        o[2 * n + 1] = r1 ? bf16_round(r1[n]) : 0;
+    }
+    memset(o + 2 * (size_t)N, 0, (size_t)(Np - N) * 2 * sizeof *o);
+}
+
+void lpi_amx_pack_b(int N, int K, const float *B, int ldb, uint16_t *Bb, int p0, int p1)
+{
+    const int Np = (N + 15) / 16 * 16;
     for (int p = p0; p < p1; p++) {
         const int k0 = 2 * p, k1 = 2 * p + 1;
-        uint16_t *o = Bb + (size_t)p * Np * 2;
-        const float *r0 = k0 < K ? B + (size_t)k0 * ldb : NULL;
-        const float *r1 = k1 < K ? B + (size_t)k1 * ldb : NULL;
-        int n = 0;
-        if (r0 && r1) {
-            for (; n + 16 <= N; n += 16) {
-                __m512i lo = _mm512_castsi256_si512(cvt16(_mm512_loadu_ps(r0 + n)));
-                __m512i both =
-                    _mm512_inserti64x4(lo, cvt16(_mm512_loadu_ps(r1 + n)), 1);
-                _mm512_storeu_si512((void *)(o + 2 * n), _mm512_permutexvar_epi16(idx, both));
-            }
-        }
-        for (; n < N; n++) {
-            o[2 * n] = r0 ? bf16_round(r0[n]) : 0;
-            o[2 * n + 1] = r1 ? bf16_round(r1[n]) : 0;
-        }
-        memset(o + 2 * (size_t)N, 0, (size_t)(Np - N) * 2 * sizeof *o);
+        lpi_amx_pack_pair(k0 < K ? B + (size_t)k0 * ldb : NULL,
+                          k1 < K ? B + (size_t)k1 * ldb : NULL, N, Bb + (size_t)p * Np * 2, Np);
     }
 }
 
@@ -248,32 +250,40 @@ size_t lpi_amx_scratch(int M, int N, int K)
 
 __attribute__((target("amx-tile"))) static void tiles_release(void) { _tile_release(); }
 
-void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda, const float *B,
-                  int ldb, float beta, float *C, int ldc, void *scratch, int threads)
+/* this OpenMP thread's index w of nw */
+static void thread_id(int *w, int *nw)
 {
-    if (!lpi_amx_available() || (beta != 0.0f && beta != 1.0f)) {
-        lpi_gemm(0, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    const int Mp = (M + 15) / 16 * 16, Np = (N + 15) / 16 * 16, Kp = (K + 31) / 32 * 32;
-    uint16_t *Ab = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    uint16_t *Bb = Ab + (size_t)Mp * Kp; /* Mp * Kp * 2 bytes: a multiple of 64 */
-    pack_a(M, K, alpha, A, lda, Ab, Mp, Kp);
-    const int nblk = (Np + 31) / 32, mblk = (Mp + 31) / 32;
-    if (threads < 1)
-        threads = 1;
-    if (threads > nblk)
-        threads = nblk;
-#pragma omp parallel num_threads(threads)
-    {
 #ifdef _OPENMP
-        const int w = lpi_thread_index(), nw = omp_get_num_threads();
+    *w = lpi_thread_index();
+    *nw = omp_get_num_threads();
 #else
-        const int w = 0, nw = 1;
+    *w = 0;
+    *nw = 1;
 #endif
-        const int pairs = Kp / 2;
-        pack_b(N, K, B, ldb, Bb, Np, pairs * w / nw, pairs * (w + 1) / nw);
+}
+
+/* threads for nblk column blocks */
+static int col_threads(int threads, int nblk)
+{
+    return threads < 1 ? 1 : threads > nblk ? nblk : threads;
+}
+
+/* C = Ab Bb (+ C) with both packed; B packed here first (pair rows split over the threads)
+ * unless Bsrc is NULL */
+static void gemm_packed(int M, int N, int K, const uint16_t *Ab, const float *Bsrc, int ldb,
+                        uint16_t *Bb, float beta, float *C, int ldc, int threads)
+{
+    const int Mp = (M + 15) / 16 * 16, Np = (N + 15) / 16 * 16, Kp = (K + 31) / 32 * 32;
+    const int nblk = (Np + 31) / 32, mblk = (Mp + 31) / 32;
+#pragma omp parallel num_threads(col_threads(threads, nblk))
+    {
+        int w, nw;
+        thread_id(&w, &nw);
+        if (Bsrc) {
+            const int pairs = Kp / 2;
+            lpi_amx_pack_b(N, K, Bsrc, ldb, Bb, pairs * w / nw, pairs * (w + 1) / nw);
 #pragma omp barrier
+        }
         tiles_configure();
         /* column blocks of 32 split evenly over the threads; each walks all rows */
         for (int jb = nblk * w / nw; jb < nblk * (w + 1) / nw; jb++) {
@@ -285,6 +295,30 @@ void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda, con
         }
         tiles_release();
     }
+}
+
+void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                  int ldb, float beta, float *C, int ldc, void *scratch, int threads)
+{
+    if (!lpi_amx_available() || (beta != 0.0f && beta != 1.0f)) {
+        lpi_gemm(0, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    const int Mp = (M + 15) / 16 * 16, Kp = (K + 31) / 32 * 32;
+    uint16_t *Ab = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    uint16_t *Bb = Ab + (size_t)Mp * Kp; /* Mp * Kp * 2 bytes: a multiple of 64 */
+    pack_a(M, K, alpha, A, lda, Ab, Mp, Kp);
+    gemm_packed(M, N, K, Ab, B, ldb, Bb, beta, C, ldc, threads);
+}
+
+void lpi_gemm_amx_bp(int M, int N, int K, float alpha, const float *A, int lda,
+                     const uint16_t *Bb, float beta, float *C, int ldc, void *scratch,
+                     int threads)
+{
+    const int Kp = (K + 31) / 32 * 32;
+    uint16_t *Ab = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    pack_a(M, K, alpha, A, lda, Ab, (M + 15) / 16 * 16, Kp);
+    gemm_packed(M, N, K, Ab, NULL, 0, (uint16_t *)Bb, beta, C, ldc, threads);
 }
 
 /* ---- paired rows with an epilogue (lpi_gemm_amx_pairs) ---------------------------------- */
@@ -383,19 +417,12 @@ void lpi_gemm_amx_pairs(int F, int N, int K, const float *A, int lda, const floa
                     row[c] = v;
             }
     const int nblk = (Np + 31) / 32;
-    if (threads < 1)
-        threads = 1;
-    if (threads > nblk)
-        threads = nblk;
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(col_threads(threads, nblk))
     {
-#ifdef _OPENMP
-        const int w = lpi_thread_index(), nw = omp_get_num_threads();
-#else
-        const int w = 0, nw = 1;
-#endif
+        int w, nw;
+        thread_id(&w, &nw);
         const int pairs = Kp / 2;
-        pack_b(N, K, B, ldb, Bb, Np, pairs * w / nw, pairs * (w + 1) / nw);
+        lpi_amx_pack_b(N, K, B, ldb, Bb, pairs * w / nw, pairs * (w + 1) / nw);
 #pragma omp barrier
         tiles_configure();
         /* per block of 16 rows: the thread's columns into the row buffers (they stay in
@@ -433,6 +460,25 @@ size_t lpi_amx_pairs_scratch(int F, int N, int K)
 {
     (void)F, (void)N, (void)K;
     return 0;
+}
+/* unreachable without AMX: their callers hold a workspace that lpi_net_ws_use_bf16 refused */
+void lpi_amx_pack_pair(const float *r0, const float *r1, int N, uint16_t *o, int Np)
+{
+    (void)r0, (void)r1, (void)N, (void)o, (void)Np;
+    abort();
+}
+void lpi_amx_pack_b(int N, int K, const float *B, int ldb, uint16_t *Bb, int p0, int p1)
+{
+    (void)N, (void)K, (void)B, (void)ldb, (void)Bb, (void)p0, (void)p1;
+    abort();
+}
+void lpi_gemm_amx_bp(int M, int N, int K, float alpha, const float *A, int lda,
+                     const uint16_t *Bb, float beta, float *C, int ldc, void *scratch,
+                     int threads)
+{
+    (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)Bb, (void)beta, (void)C;
+    (void)ldc, (void)scratch, (void)threads;
+    abort();
 }
 void lpi_gemm_amx_pairs(int F, int N, int K, const float *A, int lda, const float *bias,
                         const float *B, int ldb, void *scratch, int threads, lpi_amx_epi epi,

@@ -99,6 +99,18 @@ LPI_HIDDEN size_t lpi_amx_scratch(int M, int N, int K);
 LPI_HIDDEN void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda,
                              const float *B, int ldb, float beta, float *C, int ldc,
                              void *scratch, int threads);
+/* AMX's packed B (lpi_gemm_amx's layout: pair row p holds rows 2p and 2p+1 of B interleaved,
+ * [Kp/2][Np][2] bf16, Np = 16 ceil(N/16), Kp = 32 ceil(K/32)), for callers that pack B
+ * themselves: lpi_amx_pack_pair writes one pair row from rows r0, r1 (NULL: zeros), N values,
+ * zero to Np; lpi_amx_pack_b pair rows [p0, p1) of B [K][ldb] (rows past K: zeros);
+ * lpi_gemm_amx_bp is lpi_gemm_amx with B given packed (beta 0 or 1). AMX only: without it
+ * they abort (lpi_net_ws_use_bf16 refuses the workspaces that would call them). */
+LPI_HIDDEN void lpi_amx_pack_pair(const float *r0, const float *r1, int N, uint16_t *o, int Np);
+LPI_HIDDEN void lpi_amx_pack_b(int N, int K, const float *B, int ldb, uint16_t *Bb, int p0,
+                               int p1);
+LPI_HIDDEN void lpi_gemm_amx_bp(int M, int N, int K, float alpha, const float *A, int lda,
+                                const uint16_t *Bb, float beta, float *C, int ldc,
+                                void *scratch, int threads);
 /* R = A B + bias for A [2F][K] whose rows pair up, f with F + f (an output head's two rows
  * per bin), in bf16 on AMX (else plain fp32), never stored whole: for every block of up to 16
  * bins and a range of columns, epi(ctx, f0, nf, n0, nn, o1, g2, ld) gets o1[r * ld + c] =

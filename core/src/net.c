@@ -158,41 +158,62 @@ LPI_CLONES static void k_fill_rows(float *restrict y, const float *restrict b, i
     }
 }
 
+/* One tap row of im2col: row[b*Lf + j] = src[b*Lf + j + o] + pv[b * C] where frame j + o is
+ * inside item b, else 0. */
+LPI_CLONES static void k_tap_row(float *restrict row, const float *restrict src,
+                                 const float *restrict pv, int C, int B, int Lf, int o)
+{
+    int lo = o < 0 ? -o : 0, hi = o > 0 ? Lf - o : Lf;
+    if (lo > Lf)
+        lo = Lf;
+    if (hi < lo)
+        hi = lo;
+    for (int b = 0; b < B; b++) {
+        float *dst = row + (size_t)b * Lf;
+        const float *s = src + (size_t)b * Lf; /* dst[j] reads s[j + o], j in [lo, hi) */
+        const float p = pv[(size_t)b * C];
+        int j = 0;
+        for (; j < lo; j++)
+            dst[j] = 0.0f;
+        for (; j + VW <= hi; j += VW)
+            VST(dst + j, VLD(s + (j + o)) + p);
+        for (; j < hi; j++)
+            dst[j] = s[j + o] + p;
+        for (; j < Lf; j++)
+            dst[j] = 0.0f;
+    }
+}
+
 /* col[3C][nc] from y = h + p (p[b][c] per item), dilation d, shift la; zero outside items.
  * save (may be NULL) gets a copy of h. Channel-outer, so each row of h is read from cache. */
-LPI_CLONES static void k_im2col(float *restrict col, const float *restrict h,
-                                const float *restrict p, float *restrict save, int C, int B,
-                                int Lf, int d, int la)
+static void k_im2col(float *restrict col, const float *restrict h, const float *restrict p,
+                     float *restrict save, int C, int B, int Lf, int d, int la)
 {
     const size_t nc = (size_t)B * Lf;
     for (int c = 0; c < C; c++) {
         const float *src = h + (size_t)c * nc;
         if (save)
             memcpy(save + (size_t)c * nc, src, nc * sizeof *src);
-        for (int k = 0; k < 3; k++) {
-            const int o = la - (2 - k) * d; /* output frame n reads frame n + o */
-            int lo = o < 0 ? -o : 0, hi = o > 0 ? Lf - o : Lf;
-            if (lo > Lf)
-                lo = Lf;
-            if (hi < lo)
-                hi = lo;
-            float *row = col + (size_t)(k * C + c) * nc;
-            for (int b = 0; b < B; b++) {
-                float *dst = row + (size_t)b * Lf;
-                const float *s = src + (size_t)b * Lf; /* dst[j] reads s[j + o], j in [lo, hi) */
-                const float pv = p[(size_t)b * C + c];
-                int j = 0;
-                for (; j < lo; j++)
-                    dst[j] = 0.0f;
-                for (; j + VW <= hi; j += VW)
-                    VST(dst + j, VLD(s + (j + o)) + pv);
-                for (; j < hi; j++)
-                    dst[j] = s[j + o] + pv;
-                for (; j < Lf; j++)
-                    dst[j] = 0.0f;
-            }
-        }
+        for (int k = 0; k < 3; k++) /* output frame n reads frame n + la - (2 - k) d */
+            k_tap_row(col + (size_t)(k * C + c) * nc, src, p + c, C, B, Lf, la - (2 - k) * d);
     }
+}
+
+/* im2col's 3C rows straight into AMX's packed layout (lpi_amx_pack_pair): pair row k C/2 + q
+ * = channels 2q and 2q+1 of tap k (C even), made in tmp[2][nc] first (cached) */
+static void k_im2col_bf16(uint16_t *colb, const float *restrict h, const float *restrict p,
+                          int C, int B, int Lf, int d, int la, float *tmp)
+{
+    const size_t nc = (size_t)B * Lf;
+    const int Np = ((int)nc + 15) / 16 * 16;
+    for (int q = 0; q < C / 2; q++)
+        for (int k = 0; k < 3; k++) {
+            const int o = la - (2 - k) * d;
+            k_tap_row(tmp, h + (size_t)(2 * q) * nc, p + 2 * q, C, B, Lf, o);
+            k_tap_row(tmp + nc, h + (size_t)(2 * q + 1) * nc, p + 2 * q + 1, C, B, Lf, o);
+            lpi_amx_pack_pair(tmp, tmp + nc, (int)nc, colb + ((size_t)k * C / 2 + q) * Np * 2,
+                              Np);
+        }
 }
 
 /* Backward of im2col: dy = sum of the taps of dcol (dcol is used as scratch),
@@ -368,6 +389,8 @@ struct lpi_net_ws {
     double *freq; /* [E/2] sinusoid frequencies 10^(4j/(E/2-1)) */
     int *cls;    /* [B] */
     void *amx;   /* inference with bf16 products (lpi_net_ws_use_bf16): packing scratch */
+    uint16_t *colb; /* with amx and C even: the dilated layers' input in AMX's packed layout
+                       (k_im2col_bf16; the conditioning's pair rows packed once per cond) */
     int cache_cond; /* inference: keep c between forwards until lpi_net_cond_changed */
     int cond_stale;
     int cond_nc;
@@ -457,6 +480,7 @@ void lpi_net_ws_destroy(lpi_net_ws *ws)
     if (!ws)
         return;
     free(ws->amx);
+    free(ws->colb);
     free(ws->mem);
     free(ws);
 }
@@ -467,7 +491,9 @@ limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on)
         return LIMPID_ERR_INVALID;
     if (!on) {
         free(ws->amx);
+        free(ws->colb);
         ws->amx = NULL;
+        ws->colb = NULL;
         return LIMPID_OK;
     }
     if (!lpi_amx_available())
@@ -484,7 +510,19 @@ limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on)
             need = b;
     }
     ws->amx = malloc(need);
-    return ws->amx ? LIMPID_OK : LIMPID_ERR_NOMEM;
+    if (!ws->amx)
+        return LIMPID_ERR_NOMEM;
+    if (C % 2 == 0) {
+        const size_t Np = ((size_t)nc + 15) / 16 * 16, Kp = ((size_t)kc + 31) / 32 * 32;
+        ws->colb = malloc(Kp * Np * sizeof *ws->colb);
+        if (!ws->colb) {
+            free(ws->amx);
+            ws->amx = NULL;
+            return LIMPID_ERR_NOMEM;
+        }
+    }
+    ws->cond_stale = 1; /* the packed conditioning is made with the next projection */
+    return LIMPID_OK;
 }
 
 /* The forward's products: bf16 on AMX for an inference workspace that asked for it. */
@@ -585,6 +623,13 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
     const int kc = (Cc > 0 ? 4 : 3) * C;
     float *h = ws->hsk, *skip = ws->hsk + plane;
     float *c = Cc > 0 ? ws->col + 3 * plane : NULL;
+    /* bf16 inference: the dilated layers' input packed for AMX (pair rows past kc: zero) */
+    uint16_t *colb = !train && ws->amx ? ws->colb : NULL;
+    const int Np = (nc + 15) / 16 * 16;
+    if (colb) {
+        const int kp = (kc + 31) / 32 * 32;
+        memset(colb + (size_t)kc / 2 * Np * 2, 0, (size_t)(kp - kc) * Np * sizeof *colb);
+    }
     ws->B = B;
     ws->Lf = Lf;
     ws->ready = 0;
@@ -605,6 +650,8 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
     if (Cc > 0 && (train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc)) {
         fwd_gemm(ws, C, nc, Cc, 1.0f, P + L->cond_w, Cc, cond, nc, 0.0f, c, nc);
         k_bias_act(c, P + L->cond_b, C, nc, nc, 1);
+        if (colb) /* its pair rows 3C/2 .. 2C: the last quarter of the dilated layers' input */
+            lpi_amx_pack_b(nc, C, c, nc, colb + (size_t)3 * C / 2 * Np * 2, 0, C / 2);
         ws->cond_stale = 0;
         ws->cond_nc = nc;
     }
@@ -616,9 +663,17 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
         const lpi_layer_off *ly = &L->layer[i];
         int ldw;
         const float *w = layer_weights(L, P, ws, i, &ldw);
-        k_im2col(ws->col, h, ws->p + (size_t)i * B * C, train ? ws->hs + (size_t)i * plane : NULL,
-                 C, B, Lf, ly->dilation, ly->shift);
-        fwd_gemm(ws, 2 * C, nc, kc, 1.0f, w, ldw, ws->col, nc, 0.0f, ws->a, nc);
+        if (colb) {
+            k_im2col_bf16(colb, h, ws->p + (size_t)i * B * C, C, B, Lf, ly->dilation, ly->shift,
+                          ws->col);
+            lpi_gemm_amx_bp(2 * C, nc, kc, 1.0f, w, ldw, colb, 0.0f, ws->a, nc, ws->amx,
+                            limpid_get_threads());
+        } else {
+            k_im2col(ws->col, h, ws->p + (size_t)i * B * C,
+                     train ? ws->hs + (size_t)i * plane : NULL, C, B, Lf, ly->dilation,
+                     ly->shift);
+            fwd_gemm(ws, 2 * C, nc, kc, 1.0f, w, ldw, ws->col, nc, 0.0f, ws->a, nc);
+        }
         float *T = train ? ws->g + (size_t)i * 2 * plane : NULL;
         k_gate_fwd(ws->a, P + ly->dil_b, C, nc, T, T ? T + plane : NULL);
         if (i == N - 1) {
