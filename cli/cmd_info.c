@@ -222,11 +222,12 @@ int cmd_info(int argc, char **argv)
                 "  \"architecture\": {\"channels\": %d, \"layers\": %d, \"dilation_cycle\": %d, "
                 "\"embed_dim\": %d, \"embed_hidden\": %d, \"lookahead\": %d, \"n_classes\": %d, "
                 "\"head\": \"%s\", \"cond\": \"%s\", \"target\": \"%s\", \"input_scale\": \"%s\", "
-                "\"schedule\": \"%s\", \"steps_T\": %d, \"beta_start\": %.7g, \"beta_end\": %.7g},\n",
+                "\"feature_norm\": \"%s\", \"schedule\": \"%s\", \"steps_T\": %d, \"beta_start\": %.7g, \"beta_end\": %.7g},\n",
                 c->channels, c->layers, c->dilation_cycle, c->embed_dim, c->embed_hidden,
                 c->lookahead, c->n_classes, cfg_head_name(c->head), cfg_cond_name(c->cond),
                 cfg_target_name(c->target), cfg_input_scale_name(c->input_scale),
-                cfg_schedule_name(c->schedule), c->steps_T, (double)c->beta_start,
+                cfg_feature_norm_name(c->feature_norm), cfg_schedule_name(c->schedule),
+                c->steps_T, (double)c->beta_start,
                 (double)c->beta_end);
         if (names) {
             fprintf(f, "  \"classes\": [");
@@ -289,6 +290,8 @@ int cmd_info(int argc, char **argv)
                 cfg_input_scale_name(c->input_scale), cfg_schedule_name(c->schedule), c->steps_T);
         if (c->schedule == LIMPID_SCHEDULE_LINEAR)
             fprintf(f, " (beta %g..%g)", (double)c->beta_start, (double)c->beta_end);
+        if (c->feature_norm != LIMPID_FEATURE_NORM_NONE)
+            fprintf(f, ", features scaled per %s", cfg_feature_norm_name(c->feature_norm));
         fprintf(f, "\n");
         if (names) {
             fprintf(f, "classes          ");

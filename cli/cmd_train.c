@@ -589,6 +589,40 @@ static int run_validation(run_state *r, progress *pg)
     return 0;
 }
 
+/* feature_norm CLASS: the per-class bin scales from FIT_ITEMS training crops, drawn as the
+ * batches of steps past any run's end (so they are not the first steps' crops). 0 or -1. */
+#define FIT_ITEMS 128
+static int fit_feature_norm(run_state *r, const limpid_train_config *tc)
+{
+    char err[512] = "";
+    const int nb = (FIT_ITEMS + tc->batch - 1) / tc->batch, n = nb * tc->batch;
+    float *clean = malloc(sizeof(float) * (size_t)n * (size_t)tc->crop_samples);
+    int *cls = malloc(sizeof(int) * (size_t)n);
+    int rc = -1;
+    if (!clean || !cls) {
+        cli_error(CMD, "out of memory for %d crops to measure the feature scales", n);
+        goto done;
+    }
+    for (int k = 0; k < nb; k++)
+        if (dataset_batch(&r->ds, 0, ((uint64_t)1 << 62) + (uint64_t)k, tc->batch,
+                          clean + (size_t)k * tc->batch * tc->crop_samples, NULL,
+                          cls + (size_t)k * tc->batch, err, sizeof err)) {
+            cli_error(CMD, "%s", err);
+            goto done;
+        }
+    limpid_status st = limpid_trainer_fit_feature_norm(r->t, clean, cls, n);
+    if (st != LIMPID_OK) {
+        cli_error(CMD, "cannot measure the feature scales: %s", limpid_strerror(st));
+        goto done;
+    }
+    fprintf(stderr, "feature scales: per class and bin, from %d training crops\n", n);
+    rc = 0;
+done:
+    free(clean);
+    free(cls);
+    return rc;
+}
+
 /* Time a few steps on a scratch trainer; returns seconds per step (data preparation
  * overlaps with training in the real loop, so the slower of the two counts), or < 0. */
 static double time_steps(run_state *r, const limpid_config *cfg, const limpid_train_config *tc,
@@ -1007,6 +1041,8 @@ int cmd_train(int argc, char **argv)
             rc = st == LIMPID_ERR_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
             goto out_rc;
         }
+        if (cfg.feature_norm == LIMPID_FEATURE_NORM_CLASS && fit_feature_norm(&R, &tc))
+            goto out;
     }
     const int64_t start_step = limpid_trainer_steps_done(R.t);
     target = o->have_steps ? o->steps : tc.total_steps;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_COND, K_LOOKAHEAD, K_LOSSNORM, K_INSCALE } ktype;
+typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_COND, K_LOOKAHEAD, K_LOSSNORM, K_INSCALE, K_FNORM } ktype;
 typedef enum { D_MODEL, D_TRAIN, D_CROP } kdest;
 
 typedef struct key_def {
@@ -47,6 +47,7 @@ static const key_def keys[] = {
     {"head", K_HEAD, M(head), 0, 0, 0},
     {"cond", K_COND, M(cond), 0, 0, 0},
     {"input_scale", K_INSCALE, M(input_scale), 0, 0, 0},
+    {"feature_norm", K_FNORM, M(feature_norm), 0, 0, 0},
     {"n_classes", K_INT, M(n_classes), 0, 4096, 0},
     {"sample_rate", K_INT, M(sample_rate), 8000, 384000, 0},
     {"lr", K_FLOAT, T(lr), 0, 1, 1},
@@ -85,6 +86,10 @@ const char *cfg_head_name(limpid_head h)
 const char *cfg_cond_name(limpid_cond c)
 {
     return c == LIMPID_COND_SPECTRUM ? "spectrum" : c == LIMPID_COND_LOGPOW ? "logpow" : c == LIMPID_COND_LOGPOW_FLOOR ? "logpow_floor" : "?";
+}
+const char *cfg_feature_norm_name(limpid_feature_norm s)
+{
+    return s == LIMPID_FEATURE_NORM_NONE ? "none" : s == LIMPID_FEATURE_NORM_CLASS ? "class" : "?";
 }
 const char *cfg_input_scale_name(limpid_input_scale s)
 {
@@ -258,6 +263,14 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->model.input_scale = LIMPID_INPUT_SCALE_SQRT_ABAR;
         else
             return snprintf(expect, elen, "none or sqrt_abar"), -1;
+        return 0;
+    case K_FNORM:
+        if (word_is(v, "none", NULL))
+            out->model.feature_norm = LIMPID_FEATURE_NORM_NONE;
+        else if (word_is(v, "class", NULL))
+            out->model.feature_norm = LIMPID_FEATURE_NORM_CLASS;
+        else
+            return snprintf(expect, elen, "none or class"), -1;
         return 0;
     case K_LOSSNORM:
         if (word_is(v, "batch", NULL))

@@ -9,6 +9,7 @@
  *   compress_exp compress_scale schedule (linear | cosine) steps_T beta_start beta_end
  *   target (eps | x0 | v) head (direct | gain | wiener | wiener_rel | wiener_floor)
  *   cond (spectrum | logpow | logpow_floor) input_scale (none | sqrt_abar) n_classes sample_rate
+ *   feature_norm (none | class)
  * Training keys: lr lr_min warmup batch crop (seconds) weight_decay clip ema_decay t_top
  *   loss_weight loss_norm (batch | item | log) mask_loss
  *
@@ -47,6 +48,7 @@ const char *cfg_window_name(limpid_window w);
 const char *cfg_schedule_name(limpid_schedule s);
 const char *cfg_target_name(limpid_target t);
 const char *cfg_head_name(limpid_head h);
+const char *cfg_feature_norm_name(limpid_feature_norm s);
 const char *cfg_cond_name(limpid_cond c);
 const char *cfg_input_scale_name(limpid_input_scale s);
 const char *cfg_task_name(limpid_task t);

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -821,6 +822,142 @@ START_TEST(test_objective_gradient)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* feature_norm CLASS: two classes of noise with opposite spectral tilts (class 0 low-passed,
+ * class 1 high-passed). The fitted scales follow each class's spectrum; with them the
+ * normalised features have about unit power in every bin; and an untrained model (output 0)
+ * already generates each class with its own spectrum (centroid of class 0 well below class
+ * 1's), which without the table it cannot. */
+
+static double centroid_hz(const float *x, int n)
+{
+    /* spectral centroid from a plain DFT power over 0..SR/2 in 64 bands (Goertzel-free:
+     * first differences weigh high frequencies, ratio of powers gives the centroid) */
+    double p0 = 0.0, p1 = 0.0;
+    for (int i = 1; i < n; i++) {
+        p0 += (double)x[i] * x[i];
+        double d = (double)x[i] - x[i - 1];
+        p1 += d * d;
+    }
+    /* for a tone at f, |1 - e^{-jw}|^2 = 4 sin^2(w/2): the mean of that over the power
+     * spectrum; invert for an equivalent frequency */
+    double r = p1 / (p0 + 1e-30) / 4.0;
+    if (r > 1.0)
+        r = 1.0;
+    return 2.0 * asin(sqrt(r)) / (2.0 * M_PI) * SR;
+}
+
+START_TEST(test_feature_norm)
+{
+    enum { NI = 12, CROP = 4096 };
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_STFT);
+    cfg.feature_norm = LIMPID_FEATURE_NORM_CLASS;
+    ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
+    limpid_config bad = cfg;
+    bad.task = LIMPID_TASK_DENOISE;
+    bad.n_classes = 0;
+    ck_assert_int_eq(limpid_config_check(&bad, NULL, 0), LIMPID_ERR_INVALID);
+
+    float *clean = malloc(sizeof(float) * NI * CROP);
+    int cls[NI];
+    ck_assert_ptr_nonnull(clean);
+    lpi_rng r = lpi_rng_make(5, 6, 7);
+    for (int i = 0; i < NI; i++) {
+        cls[i] = i % 2;
+        float lp = 0.0f, prev = 0.0f;
+        for (int j = 0; j < CROP; j++) {
+            float w = 0.3f * lpi_rng_normal(&r);
+            lp = 0.97f * lp + 0.03f * w; /* low-passed */
+            clean[(size_t)i * CROP + j] = cls[i] == 0 ? 8.0f * lp : 0.5f * (w - prev);
+            prev = w;
+        }
+    }
+    limpid_train_config tc;
+    small_tc(&tc, 2, CROP, 100);
+    limpid_trainer *t = NULL;
+    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
+    ck_assert_int_eq(limpid_trainer_fit_feature_norm(t, clean, cls, NI), LIMPID_OK);
+    limpid_model *m = NULL;
+    ck_assert_int_eq(limpid_trainer_export(t, 1, NULL, &m), LIMPID_OK);
+    const lpi_net_layout *L = &m->layout;
+    ck_assert(L->has_feat_scale);
+    const int F = L->Cx / 2;
+    const float *sc = m->params + L->feat_scale;
+    /* class 0 louder at the bottom than at the top, class 1 the other way round */
+    ck_assert_msg(sc[2] > 4.0f * sc[F - 3], "class 0: %g at bin 2, %g at bin %d", (double)sc[2],
+                  (double)sc[F - 3], F - 3);
+    ck_assert_msg(sc[F + F - 3] > 4.0f * sc[F + 2], "class 1: %g at bin 2, %g at bin %d",
+                  (double)sc[F + 2], (double)sc[F + F - 3], F - 3);
+    /* normalised features: mean power 1 per bin (re and im each), over the items */
+    {
+        limpid_stft *st = NULL;
+        ck_assert_int_eq(limpid_stft_create(&st, cfg.n_fft, cfg.hop, cfg.window), LIMPID_OK);
+        const size_t used = (size_t)CROP / (size_t)cfg.hop * (size_t)cfg.hop;
+        const size_t Lf = lpi_feature_frames(&cfg, used);
+        float *feat = malloc(sizeof(float) * (size_t)L->Cx * Lf);
+        float *scr = malloc(sizeof(float) * (lpi_feature_scratch(&cfg, used) + 1));
+        ck_assert(feat && scr);
+        for (int k = 0; k < 2; k++) {
+            double worst = 0.0;
+            for (int f = 1; f < F - 1; f++) {
+                double pw = 0.0, cnt = 0.0;
+                for (int i = k; i < NI; i += 2) {
+                    ck_assert_int_eq(lpi_features_from_audio(&cfg, st, clean + (size_t)i * CROP,
+                                                             used, feat, Lf, scr),
+                                     LIMPID_OK);
+                    for (size_t n = 0; n < Lf; n++) {
+                        double a = feat[(size_t)f * Lf + n] / sc[k * F + f];
+                        double b = feat[(size_t)(F + f) * Lf + n] / sc[k * F + f];
+                        pw += a * a + b * b;
+                        cnt += 2.0;
+                    }
+                }
+                worst = fmax(worst, fabs(pw / cnt - 1.0));
+            }
+            ck_assert_msg(worst < 0.25, "class %d: normalised power off 1 by %.3f", k, worst);
+        }
+        free(feat);
+        free(scr);
+        limpid_stft_destroy(st);
+    }
+    /* the table survives save and load */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_train_%d_fnorm.lpm", (int)getpid());
+    ck_assert_int_eq(limpid_model_save_file(m, path), LIMPID_OK);
+    limpid_model *m2 = NULL;
+    ck_assert_int_eq(limpid_model_load_file(&m2, path, NULL, 0), LIMPID_OK);
+    remove(path);
+    ck_assert(m2->cfg.feature_norm == LIMPID_FEATURE_NORM_CLASS);
+    ck_assert(memcmp(m2->params + m2->layout.feat_scale, sc, sizeof(float) * 2 * F) == 0);
+    /* generation follows each class's spectrum */
+    limpid_ctx *c = NULL;
+    ck_assert_int_eq(limpid_ctx_create(&c, m2, 0), LIMPID_OK);
+    limpid_sample_opts o;
+    limpid_sample_opts_default(&o);
+    const int n = 3 * SR;
+    float *y = malloc(sizeof(float) * n);
+    ck_assert_ptr_nonnull(y);
+    double cen[2];
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(limpid_generate(c, k, n, y, &o), LIMPID_OK);
+        cen[k] = centroid_hz(y, n);
+    }
+    ck_assert_msg(cen[1] > 2.0 * cen[0], "generated centroids: class 0 %.0f Hz, class 1 %.0f Hz",
+                  cen[0], cen[1]);
+    /* not after training has begun */
+    float loss;
+    ck_assert_int_eq(limpid_trainer_step(t, clean, NULL, cls, &loss), LIMPID_OK);
+    ck_assert_int_eq(limpid_trainer_fit_feature_norm(t, clean, cls, NI), LIMPID_ERR_INVALID);
+    free(y);
+    limpid_ctx_destroy(c);
+    limpid_model_destroy(m2);
+    limpid_model_destroy(m);
+    limpid_trainer_destroy(t);
+    free(clean);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 static Suite *train_suite(void)
 {
@@ -831,6 +968,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, test_lr_schedule);
     tcase_add_test(tc, test_adamw_first_step);
     tcase_add_test(tc, test_objective_gradient);
+    tcase_add_test(tc, test_feature_norm);
     tcase_add_test(tc, test_validate_repeatable);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_exact_resume);

@@ -205,6 +205,17 @@ typedef enum limpid_input_scale {
     LIMPID_INPUT_SCALE_SQRT_ABAR = 1
 } limpid_input_scale;
 
+/* How an STFT texture model's features are scaled before diffusion. NONE: the compressed
+ * spectrum as it is. CLASS: each bin divided by its RMS over the class's training audio (a
+ * table of classes x bins in the model, tensor "feat.scale", measured before training by
+ * limpid_trainer_fit_feature_norm), so every bin of every class has about unit variance, as the
+ * diffusion's noise does: a bin 40 dB below the loudest is no longer at the mercy of the
+ * sampler's absolute errors, and the class's long-term spectrum is part of the model. */
+typedef enum limpid_feature_norm {
+    LIMPID_FEATURE_NORM_NONE = 0,
+    LIMPID_FEATURE_NORM_CLASS = 1
+} limpid_feature_norm;
+
 /* Per-layer convolution alignment. */
 #define LIMPID_LOOKAHEAD_NONCAUSAL (-1)
 
@@ -240,6 +251,7 @@ typedef struct limpid_config {
     float beta_end;
     limpid_target target;
     limpid_input_scale input_scale;
+    limpid_feature_norm feature_norm; /* STFT textures (NONE otherwise) */
 } limpid_config;
 
 /* Fill cfg with a named preset: "tiny" (tests, seconds to train), "small", "base".
@@ -504,6 +516,13 @@ LIMPID_API limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int nor
 /* The same for limpid_train_config.mask_loss (0..100; INVALID on a model whose head is not
  * WIENER_FLOOR unless 0). */
 LIMPID_API limpid_status limpid_trainer_set_mask_loss(limpid_trainer *t, float mu);
+/* A model with feature_norm CLASS: measure each class's per-bin RMS of the compressed
+ * spectrum on n_items items (clean[n_items][crop_samples], cls[n_items]) and store it in the
+ * model's "feat.scale" table (a class without items keeps the mean of the others; a bin is
+ * kept at least 1e-2 of its class's loudest). Only before the first step: INVALID after, or
+ * on a model without feature normalisation. */
+LIMPID_API limpid_status limpid_trainer_fit_feature_norm(limpid_trainer *t, const float *clean,
+                                                         const int *cls, int n_items);
 
 /* A checkpoint holds everything needed to resume bit-exactly: weights, AdamW moments, EMA,
  * step counter, configs and provenance. */

@@ -125,6 +125,11 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         BAD("conditioning features %d are unknown", (int)c->cond);
     if (c->input_scale != LIMPID_INPUT_SCALE_NONE && c->input_scale != LIMPID_INPUT_SCALE_SQRT_ABAR)
         BAD("input scaling %d is unknown", (int)c->input_scale);
+    if (c->feature_norm != LIMPID_FEATURE_NORM_NONE && c->feature_norm != LIMPID_FEATURE_NORM_CLASS)
+        BAD("feature normalisation %d is unknown", (int)c->feature_norm);
+    if (c->feature_norm == LIMPID_FEATURE_NORM_CLASS &&
+        (c->task != LIMPID_TASK_TEXTURE || c->domain != LIMPID_DOMAIN_STFT))
+        BAD("per-class feature normalisation needs an STFT-domain texture model");
     if (c->head == LIMPID_HEAD_WIENER_FLOOR && c->cond != LIMPID_COND_LOGPOW_FLOOR)
         BAD("the wiener_floor head needs logpow_floor conditioning");
     if (c->cond != LIMPID_COND_SPECTRUM &&

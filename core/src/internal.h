@@ -167,6 +167,8 @@ typedef struct lpi_net_layout {
     size_t in_w, in_b, cond_w, cond_b;
     size_t fc1_w, fc1_b, fc2_w, fc2_b, class_table;
     size_t skip_w, skip_b, final_w, final_b;
+    size_t feat_scale;    /* feature_norm CLASS: [K][Cx/2] per-bin scales (not trained), else 0 */
+    int has_feat_scale;
     lpi_layer_off *layer; /* [N] */
     size_t n_params;
     int n_tensors;

@@ -12,6 +12,8 @@
  *   diffusion.schedule "linear"|"cosine", diffusion.steps_T (i64),
  *   diffusion.beta_start, diffusion.beta_end (f64), diffusion.target "eps"|"x0"|"v",
  *   diffusion.input_scale "none"|"sqrt_abar" (optional: files without it are "none")
+ *   stft.feature_norm "none"|"class" (optional: files without it are "none"; "class" adds the
+ *   tensor feat.scale [n_classes][bins])
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
  *   prov.seed, prov.train_steps (i64 holding the u64 bits; optional)
  *   prov.train_seconds, prov.final_loss, prov.val_loss (f64, NaN allowed; optional)
@@ -138,6 +140,8 @@ static const enum_name head_names[] = {
 static const enum_name cond_names[] = {
     {"spectrum", LIMPID_COND_SPECTRUM}, {"logpow", LIMPID_COND_LOGPOW},
     {"logpow_floor", LIMPID_COND_LOGPOW_FLOOR}, {NULL, 0}};
+static const enum_name feature_norm_names[] = {
+    {"none", LIMPID_FEATURE_NORM_NONE}, {"class", LIMPID_FEATURE_NORM_CLASS}, {NULL, 0}};
 static const enum_name input_scale_names[] = {
     {"none", LIMPID_INPUT_SCALE_NONE}, {"sqrt_abar", LIMPID_INPUT_SCALE_SQRT_ABAR}, {NULL, 0}};
 static const enum_name schedule_names[] = {
@@ -154,6 +158,7 @@ _Static_assert(sizeof(limpid_schedule) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_cond) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_target) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_input_scale) == sizeof(int), "enum size");
+_Static_assert(sizeof(limpid_feature_norm) == sizeof(int), "enum size");
 
 typedef enum cf_kind { CF_INT, CF_FLOAT, CF_ENUM } cf_kind;
 
@@ -193,6 +198,7 @@ static const cfg_field cfg_fields[] = {
     F_FLT("diffusion.beta_end", beta_end),
     F_ENU("diffusion.target", target, target_names),
     F_ENU_OPT("diffusion.input_scale", input_scale, input_scale_names), /* 0.1.0, session 4 */
+    F_ENU_OPT("stft.feature_norm", feature_norm, feature_norm_names),   /* 0.1.0, session 5 */
 };
 #undef F_INT
 #undef F_FLT

@@ -87,6 +87,11 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
     ADD(L->skip_b, "skip.b", C, 0, 0);
     ADD(L->final_w, "final.w", Co, C, 1);
     ADD(L->final_b, "final.b", Co, 0, 0);
+    if (cfg->feature_norm == LIMPID_FEATURE_NORM_CLASS && K > 0) {
+        /* data statistics, not trained: no gradient reaches it, no decay */
+        ADD(L->feat_scale, "feat.scale", K, Cx / 2, 0);
+        L->has_feat_scale = 1;
+    }
 #undef ADD
     L->n_params = off;
     L->macs_per_frame = macs;
@@ -112,7 +117,10 @@ void lpi_net_init_params(const lpi_net_layout *L, float *params, uint64_t seed)
         const lpi_tensor_desc *td = &L->tensors[k];
         float *p = params + td->off;
         lpi_rng r = lpi_rng_make(seed, (uint64_t)k, 0x1417);
-        if (td->off == L->final_w || td->off == L->final_b || td->ndim == 1) {
+        if (L->has_feat_scale && td->off == L->feat_scale) {
+            for (size_t i = 0; i < td->count; i++)
+                p[i] = 1.0f;
+        } else if (td->off == L->final_w || td->off == L->final_b || td->ndim == 1) {
             memset(p, 0, td->count * sizeof *p);
         } else if (L->K > 0 && td->off == L->class_table) {
             for (size_t i = 0; i < td->count; i++)

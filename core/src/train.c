@@ -379,6 +379,79 @@ limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int norm)
     return LIMPID_OK;
 }
 
+limpid_status limpid_trainer_fit_feature_norm(limpid_trainer *t, const float *clean,
+                                              const int *cls, int n_items)
+{
+    if (!t || !clean || !cls || n_items < 1 || !t->L.has_feat_scale || t->step != 0)
+        return LIMPID_ERR_INVALID;
+    const int K = t->L.K, F = t->Cx / 2, Lf = t->Lf;
+    const size_t ld = (size_t)t->B * (size_t)Lf;
+    for (int i = 0; i < n_items; i++)
+        if (cls[i] < 0 || cls[i] >= K)
+            return LIMPID_ERR_INVALID;
+    double *sum = calloc((size_t)K * F, sizeof *sum);
+    double *frames = calloc((size_t)K, sizeof *frames);
+    if (!sum || !frames) {
+        free(sum);
+        free(frames);
+        return LIMPID_ERR_NOMEM;
+    }
+    limpid_status st = LIMPID_OK;
+    for (int i = 0; i < n_items && st == LIMPID_OK; i++) {
+        /* item i's features into the first Lf columns of x0 (free before the first step) */
+        st = lpi_features_from_audio(&t->cfg, t->stft_w[0],
+                                     clean + (size_t)i * (size_t)t->tc.crop_samples, t->n_used,
+                                     t->x0, ld, t->scratch_w[0]);
+        if (st != LIMPID_OK)
+            break;
+        double *s = sum + (size_t)cls[i] * F;
+        for (int f = 0; f < F; f++) {
+            const float *re = t->x0 + (size_t)f * ld, *im = t->x0 + (size_t)(F + f) * ld;
+            double a = 0.0;
+            for (int n = 0; n < Lf; n++)
+                a += (double)re[n] * re[n] + (double)im[n] * im[n];
+            s[f] += a;
+        }
+        frames[cls[i]] += Lf;
+    }
+    if (st == LIMPID_OK) {
+        float *p = t->p + t->L.feat_scale, *e = t->ema + t->L.feat_scale;
+        int seen = 0;
+        for (int k = 0; k < K; k++) {
+            if (frames[k] <= 0.0)
+                continue;
+            double mx = 0.0;
+            for (int f = 0; f < F; f++) {
+                /* RMS of re and im alike: unit variance per real row, as the noise */
+                double v = sqrt(sum[(size_t)k * F + f] / (2.0 * frames[k]));
+                sum[(size_t)k * F + f] = v;
+                mx = v > mx ? v : mx;
+            }
+            for (int f = 0; f < F; f++) {
+                double v = sum[(size_t)k * F + f];
+                v = v > 1e-2 * mx ? v : 1e-2 * mx;
+                p[(size_t)k * F + f] = (float)(v > 1e-12 ? v : 1.0);
+            }
+            seen++;
+        }
+        for (int k = 0; k < K; k++) { /* classes without items: the others' mean */
+            if (frames[k] > 0.0)
+                continue;
+            for (int f = 0; f < F; f++) {
+                double m = 0.0;
+                for (int j = 0; j < K; j++)
+                    if (frames[j] > 0.0)
+                        m += p[(size_t)j * F + f];
+                p[(size_t)k * F + f] = seen ? (float)(m / seen) : 1.0f;
+            }
+        }
+        memcpy(e, p, (size_t)K * F * sizeof *p);
+    }
+    free(sum);
+    free(frames);
+    return st;
+}
+
 limpid_status limpid_trainer_set_mask_loss(limpid_trainer *t, float mu)
 {
     if (!t || !(mu >= 0.0f && mu <= 100.0f) ||
@@ -496,6 +569,17 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     }
     if (st != LIMPID_OK)
         return st;
+    if (t->L.has_feat_scale) /* feature_norm CLASS: each item's bins by its class's scales */
+        for (int b = 0; b < nb; b++) {
+            const int F = Cx / 2;
+            const float *sc = params + t->L.feat_scale + (size_t)t->cls[b] * F;
+            for (int c = 0; c < Cx; c++) {
+                float *x = t->x0 + (size_t)c * ld + (size_t)b * Lf;
+                const float k = 1.0f / sc[c % F];
+                for (int n = 0; n < Lf; n++)
+                    x[n] *= k;
+            }
+        }
     /* x_t and target per item: one abar per item, elementwise per channel row */
     for (int c = 0; c < Cx; c++) {
         for (int b = 0; b < nb; b++) {
