@@ -183,6 +183,7 @@ START_TEST(test_fused_head)
             cfg.cond = heads[h] == LIMPID_HEAD_WIENER_FLOOR ? LIMPID_COND_LOGPOW_FLOOR
                                                             : LIMPID_COND_LOGPOW;
             cfg.target = LIMPID_TARGET_X0;
+            cfg.lookahead = h == 2 ? 0 : LIMPID_LOOKAHEAD_NONCAUSAL; /* both im2col alignments */
             ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
             lpi_net_layout L;
             ck_assert_int_eq(lpi_net_layout_init(&L, &cfg), LIMPID_OK);

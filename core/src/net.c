@@ -200,20 +200,40 @@ static void k_im2col(float *restrict col, const float *restrict h, const float *
 }
 
 /* im2col's 3C rows straight into AMX's packed layout (lpi_amx_pack_pair): pair row k C/2 + q
- * = channels 2q and 2q+1 of tap k (C even), made in tmp[2][nc] first (cached) */
+ * = channels 2q and 2q+1 of tap k (C even). Each pair of channels of y = h + p is converted
+ * once, into the tap that reads frame n itself (offset 0: there is one, la is 0 or d), through
+ * tmp[2][nc] (cached); the other two taps are shifted copies of its bf16 pairs. */
 static void k_im2col_bf16(uint16_t *colb, const float *restrict h, const float *restrict p,
                           int C, int B, int Lf, int d, int la, float *tmp)
 {
     const size_t nc = (size_t)B * Lf;
     const int Np = ((int)nc + 15) / 16 * 16;
-    for (int q = 0; q < C / 2; q++)
+    const int kz = 2 - la / d; /* the tap with offset 0 */
+    for (int q = 0; q < C / 2; q++) {
+        k_tap_row(tmp, h + (size_t)(2 * q) * nc, p + 2 * q, C, B, Lf, 0);
+        k_tap_row(tmp + nc, h + (size_t)(2 * q + 1) * nc, p + 2 * q + 1, C, B, Lf, 0);
+        const uint32_t *src = (const uint32_t *)(colb + ((size_t)kz * C / 2 + q) * Np * 2);
+        lpi_amx_pack_pair(tmp, tmp + nc, (int)nc, (uint16_t *)src, Np);
         for (int k = 0; k < 3; k++) {
-            const int o = la - (2 - k) * d;
-            k_tap_row(tmp, h + (size_t)(2 * q) * nc, p + 2 * q, C, B, Lf, o);
-            k_tap_row(tmp + nc, h + (size_t)(2 * q + 1) * nc, p + 2 * q + 1, C, B, Lf, o);
-            lpi_amx_pack_pair(tmp, tmp + nc, (int)nc, colb + ((size_t)k * C / 2 + q) * Np * 2,
-                              Np);
+            if (k == kz)
+                continue;
+            const int o = la - (2 - k) * d; /* frame n reads frame n + o of its item */
+            uint32_t *dst = (uint32_t *)(colb + ((size_t)k * C / 2 + q) * Np * 2);
+            int lo = o < 0 ? -o : 0, hi = o > 0 ? Lf - o : Lf;
+            if (lo > Lf)
+                lo = Lf;
+            if (hi < lo)
+                hi = lo;
+            for (int b = 0; b < B; b++) {
+                uint32_t *dr = dst + (size_t)b * Lf;
+                const uint32_t *sr = src + (size_t)b * Lf;
+                memset(dr, 0, (size_t)lo * sizeof *dr);
+                memcpy(dr + lo, sr + lo + o, (size_t)(hi - lo) * sizeof *dr);
+                memset(dr + hi, 0, (size_t)(Lf - hi) * sizeof *dr);
+            }
+            memset(dst + nc, 0, (size_t)(Np - (int)nc) * sizeof *dst);
         }
+    }
 }
 
 /* Backward of im2col: dy = sum of the taps of dcol (dcol is used as scratch),
