@@ -158,16 +158,24 @@ LPI_CLONES static void k_fill_rows(float *restrict y, const float *restrict b, i
     }
 }
 
+/* The frames j of an item whose tap reads frame j + o inside it: [lo, hi) */
+static void tap_span(int o, int Lf, int *lo, int *hi)
+{
+    *lo = o < 0 ? -o : 0;
+    *hi = o > 0 ? Lf - o : Lf;
+    if (*lo > Lf)
+        *lo = Lf;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
 /* One tap row of im2col: row[b*Lf + j] = src[b*Lf + j + o] + pv[b * C] where frame j + o is
  * inside item b, else 0. */
 LPI_CLONES static void k_tap_row(float *restrict row, const float *restrict src,
                                  const float *restrict pv, int C, int B, int Lf, int o)
 {
-    int lo = o < 0 ? -o : 0, hi = o > 0 ? Lf - o : Lf;
-    if (lo > Lf)
-        lo = Lf;
-    if (hi < lo)
-        hi = lo;
+    int lo, hi;
+    tap_span(o, Lf, &lo, &hi);
     for (int b = 0; b < B; b++) {
         float *dst = row + (size_t)b * Lf;
         const float *s = src + (size_t)b * Lf; /* dst[j] reads s[j + o], j in [lo, hi) */
@@ -219,11 +227,8 @@ static void k_im2col_bf16(uint16_t *colb, const float *restrict h, const float *
                 continue;
             const int o = la - (2 - k) * d; /* frame n reads frame n + o of its item */
             uint32_t *dst = (uint32_t *)(colb + ((size_t)k * C / 2 + q) * Np * 2);
-            int lo = o < 0 ? -o : 0, hi = o > 0 ? Lf - o : Lf;
-            if (lo > Lf)
-                lo = Lf;
-            if (hi < lo)
-                hi = lo;
+            int lo, hi;
+            tap_span(o, Lf, &lo, &hi);
             for (int b = 0; b < B; b++) {
                 uint32_t *dr = dst + (size_t)b * Lf;
                 const uint32_t *sr = src + (size_t)b * Lf;
