@@ -78,11 +78,11 @@ LPI_CLONES static void k_bias_act(float *restrict y, const float *restrict b, in
  * With E1 = exp(-2 a_t), E2 = exp(-a_s): tanh = (1 - E1) / (1 + E1), sigmoid = 1 / (1 + E2),
  * so one division r = 1 / ((1 + E1)(1 + E2)) gives z = (1 - E1) r, T = (1 - E1)(1 + E2) r,
  * S = (1 + E1) r. Arguments are clamped to +-40 (tanh(20) and sigmoid(40) round to 1 in
- * float; the product stays below 6e34); absolute error < 3e-7. */
+ * float; the product stays below 6e34); absolute error < 3e-7. Rows c0..c1-1 of the C. */
 LPI_CLONES static void k_gate_fwd(float *restrict a, const float *restrict bias, int C, size_t n,
-                                  float *restrict T, float *restrict S)
+                                  float *restrict T, float *restrict S, int c0, int c1)
 {
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         float *pt = a + (size_t)c * n;
         const float *ps = a + (size_t)(C + c) * n;
         const float bt = bias[c], bs = bias[C + c];
@@ -700,14 +700,30 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
             fwd_gemm(ws, 2 * C, nc, kc, 1.0f, w, ldw, ws->col, nc, 0.0f, ws->a, nc);
         }
         float *T = train ? ws->g + (size_t)i * 2 * plane : NULL;
-        k_gate_fwd(ws->a, P + ly->dil_b, C, nc, T, T ? T + plane : NULL);
-        if (i == N - 1) {
-            fwd_gemm(ws, C, nc, C, 1.0f, P + ly->out_w + (size_t)C * C, C, ws->a, nc, 1.0f,
-                     skip, nc);
+        /* the output product (residual and skip rows; the last layer only skip) */
+        const int mo = i == N - 1 ? C : 2 * C;
+        const float *wo = P + ly->out_w + (i == N - 1 ? (size_t)C * C : 0);
+        float *dst = i == N - 1 ? skip : ws->hsk;
+        if (colb && C >= 16) {
+            /* gate each pair of channels and pack it at once (still in cache) into pair rows
+             * 0..C/2 of colb (the first tap's, free until the next layer), zeros up to the
+             * product's K padding (inside the taps' rows for C >= 16: the conditioning's
+             * pair rows stay) */
+            for (int q = 0; q < C / 2; q++) {
+                k_gate_fwd(ws->a, P + ly->dil_b, C, nc, NULL, NULL, 2 * q, 2 * q + 2);
+                lpi_amx_pack_pair(ws->a + (size_t)(2 * q) * nc, ws->a + (size_t)(2 * q + 1) * nc,
+                                  nc, colb + (size_t)q * Np * 2, Np);
+            }
+            const int kpc = (C + 31) / 32 * 32;
+            memset(colb + (size_t)C / 2 * Np * 2, 0, (size_t)(kpc - C) * Np * sizeof *colb);
+            lpi_gemm_amx_bp(mo, nc, C, 1.0f, wo, C, colb, 1.0f, dst, nc, ws->amx,
+                            limpid_get_threads());
         } else {
-            fwd_gemm(ws, 2 * C, nc, C, 1.0f, P + ly->out_w, C, ws->a, nc, 1.0f, ws->hsk, nc);
-            k_residual(h, P + ly->out_b, C, nc);
+            k_gate_fwd(ws->a, P + ly->dil_b, C, nc, T, T ? T + plane : NULL, 0, C);
+            fwd_gemm(ws, mo, nc, C, 1.0f, wo, C, ws->a, nc, 1.0f, dst, nc);
         }
+        if (i < N - 1)
+            k_residual(h, P + ly->out_b, C, nc);
         for (int ch = 0; ch < C; ch++)
             ws->bsum[ch] += P[ly->out_b + C + ch];
     }
