@@ -929,6 +929,19 @@ START_TEST(test_feature_norm)
     remove(path);
     ck_assert(m2->cfg.feature_norm == LIMPID_FEATURE_NORM_CLASS);
     ck_assert(memcmp(m2->params + m2->layout.feat_scale, sc, sizeof(float) * 2 * F) == 0);
+    {   /* a table with a zero in it is refused by the loader, naming the tensor */
+        limpid_model *bad = NULL;
+        ck_assert_int_eq(limpid_model_load_file(&bad, path, NULL, 0), LIMPID_ERR_IO); /* removed */
+        const float keep = m->params[L->feat_scale + 5];
+        m->params[L->feat_scale + 5] = 0.0f;
+        ck_assert_int_eq(limpid_model_save_file(m, path), LIMPID_OK);
+        m->params[L->feat_scale + 5] = keep;
+        char e[256];
+        ck_assert_int_eq(limpid_model_load_file(&bad, path, e, sizeof e), LIMPID_ERR_CORRUPT);
+        ck_assert_msg(strstr(e, "feat.scale") != NULL, "%s", e);
+        ck_assert_ptr_null(bad);
+        remove(path);
+    }
     /* generation follows each class's spectrum */
     limpid_ctx *c = NULL;
     ck_assert_int_eq(limpid_ctx_create(&c, m2, 0), LIMPID_OK);

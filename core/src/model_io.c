@@ -579,6 +579,18 @@ limpid_status lpi_model_from_container(const lpi_container *c, limpid_model **ou
         const lpi_rec *r = &c->rec[find_rec(c, td->name, k)]; /* found above */
         memcpy(m->params + td->off, r->data, td->count * sizeof(float));
     }
+    if (m->layout.has_feat_scale) { /* generation multiplies, training divides by them */
+        const int F = m->layout.Cx / 2;
+        for (int i = 0; i < m->layout.K * F; i++) {
+            const float v = m->params[m->layout.feat_scale + (size_t)i];
+            if (!(v > 0.0f && v < 1e30f)) {
+                lpi_errf(err, errlen, "tensor feat.scale holds %g at class %d, bin %d: feature "
+                         "scales must be positive and finite", (double)v, i / F, i % F);
+                limpid_model_destroy(m);
+                return LIMPID_ERR_CORRUPT;
+            }
+        }
+    }
     lpi_provenance_from_container(c, &m->prov);
     *out = m;
     return LIMPID_OK;
