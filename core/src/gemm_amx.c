@@ -12,6 +12,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 
 /* lpi_gemm_amx_pairs in plain fp32 (no AMX): blocks of 16 rows x 32 columns, the same
  * epilogue calls */
