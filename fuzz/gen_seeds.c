@@ -54,5 +54,9 @@ int main(int argc, char **argv)
     c.schedule = LIMPID_SCHEDULE_LINEAR;
     c.target = LIMPID_TARGET_EPS;
     bad |= save(&c, 3, argv[1], "denoise-wave-causal.lpm");
+    micro(&c, LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_STFT); /* with the feat.scale table */
+    c.n_classes = 2;
+    c.feature_norm = LIMPID_FEATURE_NORM_CLASS;
+    bad |= save(&c, 4, argv[1], "texture-stft-fnorm.lpm");
     return bad;
 }
