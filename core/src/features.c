@@ -238,28 +238,21 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
         return;
     }
     const int F = Cx / 2;
-    const int wiener = cfg->head == LIMPID_HEAD_WIENER || cfg->head == LIMPID_HEAD_WIENER_REL;
-    const int tracked = cfg->head == LIMPID_HEAD_WIENER_FLOOR; /* WIENER_FLOOR */
-    const float bias = cfg->head == LIMPID_HEAD_WIENER_REL ? WIENER_REL_BIAS : WIENER_BIAS;
-    if (!tracked && !wiener) { /* GAIN: whole rows (long streams for the prefetchers) */
-        for (int f = 0; f < F; f++) {
-            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
-            gain_rows(pred + re, pred + im, out + re, out + im, cond + re, cond + im, xt + re,
-                      xt + im, cols);
-        }
+    if (lpi_head_fusable(cfg)) { /* each bin on its own: the block form over whole rows */
+        lpi_head_ctx h = {cfg, cond, ncond, xt, cols, pred};
+        lpi_head_block(&h, 0, F, 0, (int)cols, out, out + (size_t)F * cols, (int)cols);
         return;
     }
+    /* WIENER_REL: the floor follows the frame's level over all bins (chunks of columns) */
     float lv[HEAD_CHUNK];
     for (size_t n0 = 0; n0 < cols; n0 += HEAD_CHUNK) {
         const size_t m = cols - n0 < HEAD_CHUNK ? cols - n0 : HEAD_CHUNK;
-        if (wiener)
-            wiener_levels(cfg, cond, cols, n0, m, lv);
+        wiener_levels(cfg, cond, cols, n0, m, lv);
         for (int f = 0; f < F; f++) {
             const size_t re = (size_t)f * cols + n0, im = (size_t)(F + f) * cols + n0;
             const float *o1 = out + re, *g2 = out + im;
             for (size_t n = 0; n < m; n++) {
-                float g = tracked ? floor_gain(o1[n], ncond[im + n], cond[re + n], cond[im + n])
-                                  : wiener_gain(o1[n], bias, lv[n], cond[re + n], cond[im + n]);
+                float g = wiener_gain(o1[n], WIENER_REL_BIAS, lv[n], cond[re + n], cond[im + n]);
                 pred[re + n] = g * cond[re + n] + g2[n] * xt[re + n];
                 pred[im + n] = g * cond[im + n] + g2[n] * xt[im + n];
             }
