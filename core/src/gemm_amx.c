@@ -164,7 +164,7 @@ __attribute__((target("avx512f,avx512bw"))) void lpi_amx_pack_pair(const float *
 
 void lpi_amx_pack_b(int N, int K, const float *B, int ldb, uint16_t *Bb, int p0, int p1)
 {
-    const int Np = (N + 15) / 16 * 16;
+    const int Np = lpi_amx_pad16(N);
     for (int p = p0; p < p1; p++) {
         const int k0 = 2 * p, k1 = 2 * p + 1;
         lpi_amx_pack_pair(k0 < K ? B + (size_t)k0 * ldb : NULL,
@@ -244,8 +244,8 @@ __attribute__((target("amx-tile,amx-bf16"))) static void block(const uint16_t *A
 
 size_t lpi_amx_scratch(int M, int N, int K)
 {
-    const size_t Mp = (size_t)(M + 15) / 16 * 16, Np = (size_t)(N + 15) / 16 * 16;
-    const size_t Kp = (size_t)(K + 31) / 32 * 32;
+    const size_t Mp = (size_t)lpi_amx_pad16(M), Np = (size_t)lpi_amx_pad16(N);
+    const size_t Kp = (size_t)lpi_amx_pad32(K);
     return (Mp * Kp + Kp * Np) * sizeof(uint16_t) + 64;
 }
 
@@ -274,7 +274,7 @@ static int col_threads(int threads, int nblk)
 static void gemm_packed(int M, int N, int K, const uint16_t *Ab, const float *Bsrc, int ldb,
                         uint16_t *Bb, float beta, float *C, int ldc, int threads)
 {
-    const int Mp = (M + 15) / 16 * 16, Np = (N + 15) / 16 * 16, Kp = (K + 31) / 32 * 32;
+    const int Mp = lpi_amx_pad16(M), Np = lpi_amx_pad16(N), Kp = lpi_amx_pad32(K);
     const int nblk = (Np + 31) / 32, mblk = (Mp + 31) / 32;
 #pragma omp parallel num_threads(col_threads(threads, nblk))
     {
@@ -305,7 +305,7 @@ void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda, con
         lpi_gemm(0, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    const int Mp = (M + 15) / 16 * 16, Kp = (K + 31) / 32 * 32;
+    const int Mp = lpi_amx_pad16(M), Kp = lpi_amx_pad32(K);
     uint16_t *Ab = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     uint16_t *Bb = Ab + (size_t)Mp * Kp; /* Mp * Kp * 2 bytes: a multiple of 64 */
     pack_a(M, K, alpha, A, lda, Ab, Mp, Kp);
@@ -316,9 +316,8 @@ void lpi_gemm_amx_bp(int M, int N, int K, float alpha, const float *A, int lda,
                      const uint16_t *Bb, float beta, float *C, int ldc, void *scratch,
                      int threads)
 {
-    const int Kp = (K + 31) / 32 * 32;
     uint16_t *Ab = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    pack_a(M, K, alpha, A, lda, Ab, (M + 15) / 16 * 16, Kp);
+    pack_a(M, K, alpha, A, lda, Ab, lpi_amx_pad16(M), lpi_amx_pad32(K));
     gemm_packed(M, N, K, Ab, NULL, 0, (uint16_t *)Bb, beta, C, ldc, threads);
 }
 
@@ -378,8 +377,8 @@ __attribute__((target("amx-tile,amx-bf16"))) static void block_pairs(const uint1
 
 static size_t pairs_layout(int F, int N, int K, size_t *a_bytes, size_t *b_bytes)
 {
-    const size_t nbf = (size_t)(F + 15) / 16, Np = (size_t)(N + 15) / 16 * 16;
-    const size_t Kp = (size_t)(K + 31) / 32 * 32;
+    const size_t nbf = (size_t)(F + 15) / 16, Np = (size_t)lpi_amx_pad16(N);
+    const size_t Kp = (size_t)lpi_amx_pad32(K);
     *a_bytes = 32 * nbf * Kp * sizeof(uint16_t); /* a multiple of 64 */
     *b_bytes = Kp * Np * sizeof(uint16_t);
     /* + bias tiles [nbf][2][16][16], the two row buffers [2][16][Np] */
@@ -402,7 +401,7 @@ void lpi_gemm_amx_pairs(int F, int N, int K, const float *A, int lda, const floa
     }
     size_t ab, bb;
     pairs_layout(F, N, K, &ab, &bb);
-    const int nbf = (F + 15) / 16, Np = (N + 15) / 16 * 16, Kp = (K + 31) / 32 * 32;
+    const int nbf = (F + 15) / 16, Np = lpi_amx_pad16(N), Kp = lpi_amx_pad32(K);
     uint16_t *Ab = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     uint16_t *Bb = (uint16_t *)((char *)Ab + ab);
     float *bt = (float *)((char *)Bb + bb); /* [nbf][2][16][16] */

@@ -99,6 +99,11 @@ LPI_HIDDEN size_t lpi_amx_scratch(int M, int N, int K);
 LPI_HIDDEN void lpi_gemm_amx(int M, int N, int K, float alpha, const float *A, int lda,
                              const float *B, int ldb, float beta, float *C, int ldc,
                              void *scratch, int threads);
+/* The padded sizes of AMX's packed operands: rows and columns to whole tiles of 16, the
+ * reduction dimension to whole tile rows of 32 bf16 (16 pairs). Callers that pack or size
+ * packed buffers themselves use these, so the layout is defined once. */
+static inline int lpi_amx_pad16(int n) { return (n + 15) / 16 * 16; }
+static inline int lpi_amx_pad32(int k) { return (k + 31) / 32 * 32; }
 /* AMX's packed B (lpi_gemm_amx's layout: pair row p holds rows 2p and 2p+1 of B interleaved,
  * [Kp/2][Np][2] bf16, Np = 16 ceil(N/16), Kp = 32 ceil(K/32)), for callers that pack B
  * themselves: lpi_amx_pack_pair writes one pair row from rows r0, r1 (NULL: zeros), N values,

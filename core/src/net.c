@@ -215,7 +215,7 @@ static void k_im2col_bf16(uint16_t *colb, const float *restrict h, const float *
                           int C, int B, int Lf, int d, int la, float *tmp)
 {
     const size_t nc = (size_t)B * Lf;
-    const int Np = ((int)nc + 15) / 16 * 16;
+    const int Np = lpi_amx_pad16((int)nc);
     const int kz = 2 - la / d; /* the tap with offset 0 */
     for (int q = 0; q < C / 2; q++) {
         k_tap_row(tmp, h + (size_t)(2 * q) * nc, p + 2 * q, C, B, Lf, 0);
@@ -538,7 +538,7 @@ limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on)
     if (!ws->amx)
         return LIMPID_ERR_NOMEM;
     if (C % 2 == 0) {
-        const size_t Np = ((size_t)nc + 15) / 16 * 16, Kp = ((size_t)kc + 31) / 32 * 32;
+        const size_t Np = (size_t)lpi_amx_pad16(nc), Kp = (size_t)lpi_amx_pad32(kc);
         ws->colb = malloc(Kp * Np * sizeof *ws->colb);
         if (!ws->colb) {
             free(ws->amx);
@@ -650,9 +650,9 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
     float *c = Cc > 0 ? ws->col + 3 * plane : NULL;
     /* bf16 inference: the dilated layers' input packed for AMX (pair rows past kc: zero) */
     uint16_t *colb = !train && ws->amx ? ws->colb : NULL;
-    const int Np = (nc + 15) / 16 * 16;
+    const int Np = lpi_amx_pad16(nc);
     if (colb) {
-        const int kp = (kc + 31) / 32 * 32;
+        const int kp = lpi_amx_pad32(kc);
         memset(colb + (size_t)kc / 2 * Np * 2, 0, (size_t)(kp - kc) * Np * sizeof *colb);
     }
     ws->B = B;
@@ -714,7 +714,7 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
                 lpi_amx_pack_pair(ws->a + (size_t)(2 * q) * nc, ws->a + (size_t)(2 * q + 1) * nc,
                                   nc, colb + (size_t)q * Np * 2, Np);
             }
-            const int kpc = (C + 31) / 32 * 32;
+            const int kpc = lpi_amx_pad32(C);
             memset(colb + (size_t)C / 2 * Np * 2, 0, (size_t)(kpc - C) * Np * sizeof *colb);
             lpi_gemm_amx_bp(mo, nc, C, 1.0f, wo, C, colb, 1.0f, dst, nc, ws->amx,
                             limpid_get_threads());
