@@ -329,6 +329,18 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
     }
 }
 
+void lpi_feature_scale(const limpid_config *cfg, const float *sc, int invert, float *x,
+                       size_t ld, size_t n0, size_t n)
+{
+    const int Cx = limpid_config_feature_channels(cfg), F = Cx / 2;
+    for (int r = 0; r < Cx; r++) {
+        float *row = x + (size_t)r * ld + n0;
+        const float k = invert ? 1.0f / sc[r % F] : sc[r % F];
+        for (size_t j = 0; j < n; j++)
+            row[j] *= k;
+    }
+}
+
 const float *lpi_net_input(const limpid_config *cfg, double abar, const float *xt, size_t n,
                            float *buf)
 {

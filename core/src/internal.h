@@ -419,6 +419,12 @@ LPI_HIDDEN void lpi_head_mask_loss(const limpid_config *cfg, const float *out, c
                                    size_t cols, int nb, int Lf, const float *mu, double *isse,
                                    float *dout, const float *k);
 
+/* feature_norm CLASS: columns n0..n0+n-1 of features x [Cx][ld], each row (re and im of a
+ * bin) times its bin's scale sc[bins] (invert != 0: divided by it: training's way in,
+ * generation's way back). */
+LPI_HIDDEN void lpi_feature_scale(const limpid_config *cfg, const float *sc, int invert,
+                                  float *x, size_t ld, size_t n0, size_t n);
+
 /* The network's input for x_t[n] at a step with abar (limpid_config.input_scale): x_t itself
  * (NONE), or sqrt(abar) x_t written to buf[n] (SQRT_ABAR). */
 LPI_HIDDEN const float *lpi_net_input(const limpid_config *cfg, double abar, const float *xt,

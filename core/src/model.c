@@ -185,13 +185,9 @@ static limpid_status run_block(limpid_ctx *c, size_t n, const limpid_sample_opts
                              c->samp_scratch);
     if (st != LIMPID_OK)
         return st;
-    if (c->L->has_feat_scale && !c->has_cond) { /* feature_norm CLASS: back to the spectrum */
-        const int F = c->Cx / 2;
-        const float *sc = c->m->params + c->L->feat_scale + (size_t)c->cur_cls * F;
-        for (int r = 0; r < c->Cx; r++)
-            for (int j = 0; j < Lf; j++)
-                c->x[(size_t)r * Lf + j] *= sc[r % F];
-    }
+    if (c->L->has_feat_scale && !c->has_cond) /* feature_norm CLASS: back to the spectrum */
+        lpi_feature_scale(cfg, c->m->params + c->L->feat_scale + (size_t)c->cur_cls * (c->Cx / 2),
+                          0, c->x, (size_t)Lf, 0, (size_t)Lf);
     return lpi_audio_from_features(cfg, c->stft, c->x, (size_t)Lf, n, c->blk_out,
                                    c->feat_scratch);
 }

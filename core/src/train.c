@@ -454,11 +454,14 @@ limpid_status limpid_trainer_fit_feature_norm(limpid_trainer *t, const float *cl
 
 limpid_status limpid_trainer_set_mask_loss(limpid_trainer *t, float mu)
 {
-    if (!t || !(mu >= 0.0f && mu <= 100.0f) ||
-        (mu > 0.0f && (t->cfg.head != LIMPID_HEAD_WIENER_FLOOR || !t->cond)))
+    if (!t)
         return LIMPID_ERR_INVALID;
-    t->tc.mask_loss = mu;
-    return LIMPID_OK;
+    limpid_train_config tc = t->tc; /* the range and the head: train_config_check's rules */
+    tc.mask_loss = mu;
+    limpid_status st = train_config_check(&t->cfg, &tc, NULL, 0);
+    if (st == LIMPID_OK)
+        t->tc.mask_loss = mu;
+    return st;
 }
 
 int64_t limpid_trainer_steps_done(const limpid_trainer *t) { return t ? t->step : 0; }
@@ -570,16 +573,9 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     if (st != LIMPID_OK)
         return st;
     if (t->L.has_feat_scale) /* feature_norm CLASS: each item's bins by its class's scales */
-        for (int b = 0; b < nb; b++) {
-            const int F = Cx / 2;
-            const float *sc = params + t->L.feat_scale + (size_t)t->cls[b] * F;
-            for (int c = 0; c < Cx; c++) {
-                float *x = t->x0 + (size_t)c * ld + (size_t)b * Lf;
-                const float k = 1.0f / sc[c % F];
-                for (int n = 0; n < Lf; n++)
-                    x[n] *= k;
-            }
-        }
+        for (int b = 0; b < nb; b++)
+            lpi_feature_scale(&t->cfg, params + t->L.feat_scale + (size_t)t->cls[b] * (Cx / 2), 1,
+                              t->x0, ld, (size_t)b * Lf, (size_t)Lf);
     /* x_t and target per item: one abar per item, elementwise per channel row */
     for (int c = 0; c < Cx; c++) {
         for (int b = 0; b < nb; b++) {
