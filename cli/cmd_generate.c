@@ -34,6 +34,7 @@
 #define CMD "generate"
 #define CHUNK_S 20.0
 #define XFADE_S 1.0
+#define GEN_STEPS_MAGNITUDE 32 /* default --steps for magnitude models (cmd_generate)  */
 
 static void usage(FILE *f)
 {
@@ -52,7 +53,8 @@ static void usage(FILE *f)
 "  -o, --output OUT  output file; the container follows the extension (.wav .flac .ogg ...)\n"
 "  --variations K    write K different files OUT-1.EXT .. OUT-K.EXT (default 1: OUT)\n"
 "  --seed N          random seed (default 0): the same seed gives the same file\n"
-"  --steps N         sampling steps per block (default 4; more = slower, often finer)\n"
+"  --steps N         sampling steps per block (default: 32 for a model of STFT magnitudes, whose\n"
+"                    texture detail comes in the later steps; 4 for others; more = slower)\n"
 "  --loop            make the file loop seamlessly (its end continues into its start)\n"
 "  --stereo          two decorrelated channels (independent draws of the texture)\n"
 "  --level DB        scale to DB dBFS RMS (from the first 20 s; default: the model's level)\n"
@@ -376,7 +378,7 @@ int cmd_generate(int argc, char **argv)
     gen_opts o;
     memset(&o, 0, sizeof o);
     o.variations = 1;
-    o.steps = 4;
+    o.steps = 0; /* the model's kind decides (below) */
     o.threads = -1;
     o.precision = CLI_PREC_AUTO;
     o.seconds = -1.0;
@@ -460,6 +462,10 @@ int cmd_generate(int argc, char **argv)
         cli_error(CMD, "%s: not a texture model (it is a denoiser; use 'limpid denoise')", mpath);
         goto done;
     }
+    if (o.steps == 0) /* magnitude models: 4 steps leave the envelopes smooth (docs/design.md) */
+        o.steps = cfg->domain == LIMPID_DOMAIN_STFT && cfg->features == LIMPID_FEATURES_MAGNITUDE
+                      ? GEN_STEPS_MAGNITUDE
+                      : 4;
     n_names = read_class_names(mpath, &names);
     if (n_names != 0 && n_names != cfg->n_classes) {
         cli_warn(CMD, "%s.classes names %d classes but the model has %d: names ignored", mpath,

@@ -213,9 +213,9 @@ int cmd_info(int argc, char **argv)
         if (stft)
             fprintf(f,
                     "  \"stft\": {\"n_fft\": %d, \"hop\": %d, \"window\": \"%s\", "
-                    "\"compress_exp\": %.7g, \"compress_scale\": %.7g},\n",
+                    "\"compress_exp\": %.7g, \"compress_scale\": %.7g, \"features\": \"%s\"},\n",
                     c->n_fft, c->hop, cfg_window_name(c->window), (double)c->compress_exp,
-                    (double)c->compress_scale);
+                    (double)c->compress_scale, cfg_features_name(c->features));
         else
             fprintf(f, "  \"stft\": null,\n");
         fprintf(f,
@@ -277,9 +277,10 @@ int cmd_info(int argc, char **argv)
         if (stft)
             fprintf(f,
                     "STFT             n_fft %d, hop %d, %s window, compression %g*|X|^%g "
-                    "(%d bins)\n",
+                    "(%d bins), %s features%s\n",
                     c->n_fft, c->hop, cfg_window_name(c->window), (double)c->compress_scale,
-                    (double)c->compress_exp, c->n_fft / 2 + 1);
+                    (double)c->compress_exp, c->n_fft / 2 + 1, cfg_features_name(c->features),
+                    c->features == LIMPID_FEATURES_MAGNITUDE ? " (random phase)" : "");
         fprintf(f,
                 "architecture     %d channels, %d layers, dilation cycle %d, step embedding "
                 "%d/%d, lookahead %s\n",

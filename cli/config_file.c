@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_COND, K_LOOKAHEAD, K_LOSSNORM, K_INSCALE, K_FNORM } ktype;
+typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_COND, K_LOOKAHEAD, K_LOSSNORM, K_INSCALE, K_FNORM, K_FEATURES } ktype;
 typedef enum { D_MODEL, D_TRAIN, D_CROP } kdest;
 
 typedef struct key_def {
@@ -48,6 +48,7 @@ static const key_def keys[] = {
     {"cond", K_COND, M(cond), 0, 0, 0},
     {"input_scale", K_INSCALE, M(input_scale), 0, 0, 0},
     {"feature_norm", K_FNORM, M(feature_norm), 0, 0, 0},
+    {"features", K_FEATURES, M(features), 0, 0, 0},
     {"n_classes", K_INT, M(n_classes), 0, 4096, 0},
     {"sample_rate", K_INT, M(sample_rate), 8000, 384000, 0},
     {"lr", K_FLOAT, T(lr), 0, 1, 1},
@@ -90,6 +91,10 @@ const char *cfg_cond_name(limpid_cond c)
 const char *cfg_feature_norm_name(limpid_feature_norm s)
 {
     return s == LIMPID_FEATURE_NORM_NONE ? "none" : s == LIMPID_FEATURE_NORM_CLASS ? "class" : "?";
+}
+const char *cfg_features_name(limpid_spec_features s)
+{
+    return s == LIMPID_FEATURES_COMPLEX ? "complex" : s == LIMPID_FEATURES_MAGNITUDE ? "magnitude" : "?";
 }
 const char *cfg_input_scale_name(limpid_input_scale s)
 {
@@ -271,6 +276,14 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->model.feature_norm = LIMPID_FEATURE_NORM_CLASS;
         else
             return snprintf(expect, elen, "none or class"), -1;
+        return 0;
+    case K_FEATURES:
+        if (word_is(v, "complex", NULL))
+            out->model.features = LIMPID_FEATURES_COMPLEX;
+        else if (word_is(v, "magnitude", NULL))
+            out->model.features = LIMPID_FEATURES_MAGNITUDE;
+        else
+            return snprintf(expect, elen, "complex or magnitude"), -1;
         return 0;
     case K_LOSSNORM:
         if (word_is(v, "batch", NULL))

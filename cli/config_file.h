@@ -49,6 +49,7 @@ const char *cfg_schedule_name(limpid_schedule s);
 const char *cfg_target_name(limpid_target t);
 const char *cfg_head_name(limpid_head h);
 const char *cfg_feature_norm_name(limpid_feature_norm s);
+const char *cfg_features_name(limpid_spec_features s);
 const char *cfg_cond_name(limpid_cond c);
 const char *cfg_input_scale_name(limpid_input_scale s);
 const char *cfg_task_name(limpid_task t);

@@ -58,5 +58,7 @@ int main(int argc, char **argv)
     c.n_classes = 2;
     c.feature_norm = LIMPID_FEATURE_NORM_CLASS;
     bad |= save(&c, 4, argv[1], "texture-stft-fnorm.lpm");
+    c.features = LIMPID_FEATURES_MAGNITUDE; /* feat.scale and feat.mean */
+    bad |= save(&c, 5, argv[1], "texture-stft-mag.lpm");
     return bad;
 }

@@ -99,7 +99,7 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
         for (size_t i = 0; i < cnt; i++)
             xt[i] = (float)(sqrt(ab) * x0[i] + sqrt(1.0 - ab) * eps[i]);
     }
-    ck_assert_int_eq(lpi_audio_from_features(cfg, stft, x0, (size_t)Lf, n, y, scr), LIMPID_OK);
+    ck_assert_int_eq(lpi_audio_from_features(cfg, stft, x0, (size_t)Lf, n, y, scr, NULL), LIMPID_OK);
     lpi_net_ws_destroy(ws);
     lpi_schedule_free(&sch);
     limpid_stft_destroy(stft);

@@ -846,6 +846,56 @@ static double centroid_hz(const float *x, int n)
     return 2.0 * asin(sqrt(r)) / (2.0 * M_PI) * SR;
 }
 
+/* n items of crop samples, cls[i] = i % 2: class 0 low-passed noise (loud at the bottom),
+ * class 1 differenced noise (loud at the top). */
+static float *two_class_noise(int n, int crop, uint64_t seed, int *cls)
+{
+    float *clean = malloc(sizeof(float) * (size_t)n * (size_t)crop);
+    ck_assert_ptr_nonnull(clean);
+    lpi_rng r = lpi_rng_make(5, 6, seed);
+    for (int i = 0; i < n; i++) {
+        cls[i] = i % 2;
+        float lp = 0.0f, prev = 0.0f;
+        for (int j = 0; j < crop; j++) {
+            float w = 0.3f * lpi_rng_normal(&r);
+            lp = 0.97f * lp + 0.03f * w; /* low-passed */
+            clean[(size_t)i * crop + j] = cls[i] == 0 ? 8.0f * lp : 0.5f * (w - prev);
+            prev = w;
+        }
+    }
+    return clean;
+}
+
+/* A trainer for cfg (batch 2 x crop) with its feature table fitted to the n items, and the
+ * model it exports. */
+static limpid_model *fitted_model(const limpid_config *cfg, const float *clean, const int *cls,
+                                  int n, int crop, limpid_trainer **t)
+{
+    limpid_train_config tc;
+    small_tc(&tc, 2, crop, 100);
+    ck_assert_int_eq(limpid_trainer_create(t, cfg, NULL, &tc), LIMPID_OK);
+    ck_assert_int_eq(limpid_trainer_fit_feature_norm(*t, clean, cls, n), LIMPID_OK);
+    limpid_model *m = NULL;
+    ck_assert_int_eq(limpid_trainer_export(*t, 1, NULL, &m), LIMPID_OK);
+    return m;
+}
+
+/* m saved to path with params[at] = v (then restored) is refused by the loader, the message
+ * naming tensor. */
+static void expect_table_refused(limpid_model *m, size_t at, float v, const char *path,
+                                 const char *tensor)
+{
+    const float keep = m->params[at];
+    m->params[at] = v;
+    ck_assert_int_eq(limpid_model_save_file(m, path), LIMPID_OK);
+    m->params[at] = keep;
+    limpid_model *bad = NULL;
+    char e[256];
+    ck_assert_int_eq(limpid_model_load_file(&bad, path, e, sizeof e), LIMPID_ERR_CORRUPT);
+    ck_assert_msg(strstr(e, tensor) != NULL, "%s", e);
+    ck_assert_ptr_null(bad);
+}
+
 START_TEST(test_feature_norm)
 {
     enum { NI = 12, CROP = 4096 };
@@ -858,27 +908,10 @@ START_TEST(test_feature_norm)
     bad.n_classes = 0;
     ck_assert_int_eq(limpid_config_check(&bad, NULL, 0), LIMPID_ERR_INVALID);
 
-    float *clean = malloc(sizeof(float) * NI * CROP);
     int cls[NI];
-    ck_assert_ptr_nonnull(clean);
-    lpi_rng r = lpi_rng_make(5, 6, 7);
-    for (int i = 0; i < NI; i++) {
-        cls[i] = i % 2;
-        float lp = 0.0f, prev = 0.0f;
-        for (int j = 0; j < CROP; j++) {
-            float w = 0.3f * lpi_rng_normal(&r);
-            lp = 0.97f * lp + 0.03f * w; /* low-passed */
-            clean[(size_t)i * CROP + j] = cls[i] == 0 ? 8.0f * lp : 0.5f * (w - prev);
-            prev = w;
-        }
-    }
-    limpid_train_config tc;
-    small_tc(&tc, 2, CROP, 100);
+    float *clean = two_class_noise(NI, CROP, 7, cls);
     limpid_trainer *t = NULL;
-    ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
-    ck_assert_int_eq(limpid_trainer_fit_feature_norm(t, clean, cls, NI), LIMPID_OK);
-    limpid_model *m = NULL;
-    ck_assert_int_eq(limpid_trainer_export(t, 1, NULL, &m), LIMPID_OK);
+    limpid_model *m = fitted_model(&cfg, clean, cls, NI, CROP, &t);
     const lpi_net_layout *L = &m->layout;
     ck_assert(L->has_feat_scale);
     const int F = L->Cx / 2;
@@ -932,14 +965,7 @@ START_TEST(test_feature_norm)
     {   /* a table with a zero in it is refused by the loader, naming the tensor */
         limpid_model *bad = NULL;
         ck_assert_int_eq(limpid_model_load_file(&bad, path, NULL, 0), LIMPID_ERR_IO); /* removed */
-        const float keep = m->params[L->feat_scale + 5];
-        m->params[L->feat_scale + 5] = 0.0f;
-        ck_assert_int_eq(limpid_model_save_file(m, path), LIMPID_OK);
-        m->params[L->feat_scale + 5] = keep;
-        char e[256];
-        ck_assert_int_eq(limpid_model_load_file(&bad, path, e, sizeof e), LIMPID_ERR_CORRUPT);
-        ck_assert_msg(strstr(e, "feat.scale") != NULL, "%s", e);
-        ck_assert_ptr_null(bad);
+        expect_table_refused(m, L->feat_scale + 5, 0.0f, path, "feat.scale");
         remove(path);
     }
     /* generation follows each class's spectrum */
@@ -970,6 +996,160 @@ START_TEST(test_feature_norm)
 }
 END_TEST
 
+/* Magnitude features (textures): the features are the compressed magnitudes; the class table
+ * takes each bin's mean and std; audio comes back with the magnitudes' power whatever the
+ * random phase; generation is repeatable for a seed and follows each class's spectrum. */
+START_TEST(test_magnitude_features)
+{
+    enum { NI = 12, CROP = 4096 };
+    limpid_config cfg;
+    tiny_cfg(&cfg, LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_STFT);
+    cfg.feature_norm = LIMPID_FEATURE_NORM_CLASS;
+    cfg.features = LIMPID_FEATURES_MAGNITUDE;
+    ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
+    const int F = cfg.n_fft / 2 + 1;
+    ck_assert_int_eq(limpid_config_feature_channels(&cfg), F);
+    {
+        limpid_config bad;
+        tiny_cfg(&bad, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+        bad.features = LIMPID_FEATURES_MAGNITUDE;
+        char e[200];
+        ck_assert_int_eq(limpid_config_check(&bad, e, sizeof e), LIMPID_ERR_INVALID);
+        ck_assert_msg(strstr(e, "magnitude") != NULL, "%s", e);
+        bad = cfg;
+        bad.features = (limpid_spec_features)7;
+        ck_assert_int_eq(limpid_config_check(&bad, NULL, 0), LIMPID_ERR_INVALID);
+    }
+    int cls[NI];
+    float *clean = two_class_noise(NI, CROP, 8, cls);
+    limpid_stft *st = NULL;
+    ck_assert_int_eq(limpid_stft_create(&st, cfg.n_fft, cfg.hop, cfg.window), LIMPID_OK);
+    const size_t used = (size_t)CROP / (size_t)cfg.hop * (size_t)cfg.hop;
+    const size_t Lf = lpi_feature_frames(&cfg, used);
+    limpid_config cplx = cfg;
+    cplx.features = LIMPID_FEATURES_COMPLEX;
+    float *feat = malloc(sizeof(float) * 2 * (size_t)F * Lf);
+    float *cf = malloc(sizeof(float) * 2 * (size_t)F * Lf);
+    float *scr = malloc(sizeof(float) * (lpi_feature_scratch(&cfg, used) + 1));
+    float *y = malloc(sizeof(float) * used);
+    ck_assert(feat && cf && scr && y);
+    /* the features are |complex features| */
+    ck_assert_int_eq(lpi_features_from_audio(&cfg, st, clean, used, feat, Lf, scr), LIMPID_OK);
+    ck_assert_int_eq(lpi_features_from_audio(&cplx, st, clean, used, cf, Lf, scr), LIMPID_OK);
+    for (int f = 0; f < F; f++)
+        for (size_t n = 0; n < Lf; n++) {
+            const float a = cf[(size_t)f * Lf + n], b = cf[(size_t)(F + f) * Lf + n];
+            ck_assert_float_eq_tol(feat[(size_t)f * Lf + n], hypotf(a, b),
+                                   1e-5f * (1.0f + hypotf(a, b)));
+        }
+    /* back to audio: a phase source is required; the power per band comes back */
+    ck_assert_int_eq(lpi_audio_from_features(&cfg, st, feat, Lf, used, y, scr, NULL),
+                     LIMPID_ERR_INVALID);
+    {
+        lpi_rng ph = lpi_rng_make(1, 2, 3);
+        const float *x1 = clean + CROP; /* class 1: broadband */
+        ck_assert_int_eq(lpi_features_from_audio(&cfg, st, x1, used, feat, Lf, scr), LIMPID_OK);
+        ck_assert_int_eq(lpi_audio_from_features(&cfg, st, feat, Lf, used, y, scr, &ph), LIMPID_OK);
+        ck_assert_int_eq(lpi_features_from_audio(&cplx, st, y, used, cf, Lf, scr), LIMPID_OK);
+        float *f2 = malloc(sizeof(float) * (size_t)F * Lf);
+        ck_assert_ptr_nonnull(f2);
+        ck_assert_int_eq(lpi_features_from_audio(&cfg, st, y, used, f2, Lf, scr), LIMPID_OK);
+        for (int b = 0; b < 8; b++) { /* 8 bands of bins, frames away from the edges */
+            double p0 = 0.0, p1 = 0.0;
+            for (int f = 1 + b * (F - 2) / 8; f < 1 + (b + 1) * (F - 2) / 8; f++)
+                for (size_t n = 4; n + 4 < Lf; n++) {
+                    const double a = feat[(size_t)f * Lf + n], c = f2[(size_t)f * Lf + n];
+                    p0 += a * a * a * a; /* |X|^2 = (m / beta)^4 for a = 0.5 */
+                    p1 += c * c * c * c;
+                }
+            ck_assert_msg(p1 > 0.7 * p0 && p1 < 1.4 * p0, "band %d: power %.4g back, %.4g in",
+                          b, p1, p0);
+        }
+        free(f2);
+    }
+    limpid_trainer *t = NULL;
+    limpid_model *m = fitted_model(&cfg, clean, cls, NI, CROP, &t);
+    const lpi_net_layout *L = &m->layout;
+    ck_assert(L->has_feat_scale && L->has_feat_mean);
+    ck_assert_int_eq(L->Cx, F);
+    /* normalised features: mean 0 and variance 1 per bin, over each class's items */
+    for (int k = 0; k < 2; k++) {
+        double worst_m = 0.0, worst_v = 0.0;
+        for (int f = 1; f < F - 1; f++) {
+            double s1 = 0.0, s2 = 0.0, cnt = 0.0;
+            for (int i = k; i < NI; i += 2) {
+                ck_assert_int_eq(lpi_features_from_audio(&cfg, st, clean + (size_t)i * CROP, used,
+                                                         feat, Lf, scr),
+                                 LIMPID_OK);
+                lpi_feature_scale(&cfg, m->params + L->feat_scale + (size_t)k * F,
+                                  m->params + L->feat_mean + (size_t)k * F, 1, feat, Lf, 0, Lf);
+                for (size_t n = 0; n < Lf; n++) {
+                    const double v = feat[(size_t)f * Lf + n];
+                    s1 += v;
+                    s2 += v * v;
+                    cnt += 1.0;
+                }
+            }
+            const double mu = s1 / cnt, var = s2 / cnt - mu * mu;
+            worst_m = fmax(worst_m, fabs(mu));
+            worst_v = fmax(worst_v, fabs(var - 1.0));
+        }
+        ck_assert_msg(worst_m < 1e-3 && worst_v < 1e-3, "class %d: mean off 0 by %.3g, var off 1 by %.3g",
+                      k, worst_m, worst_v);
+    }
+    /* class 0 louder at the bottom, class 1 at the top: in the means too */
+    const float *mu = m->params + L->feat_mean;
+    ck_assert_msg(mu[2] > 4.0f * mu[F - 3] && mu[F + F - 3] > 4.0f * mu[F + 2],
+                  "means: class 0 %g / %g, class 1 %g / %g", (double)mu[2], (double)mu[F - 3],
+                  (double)mu[F + 2], (double)mu[F + F - 3]);
+    /* the key and both tables survive save and load; an absurd mean is refused */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_train_%d_mag.lpm", (int)getpid());
+    ck_assert_int_eq(limpid_model_save_file(m, path), LIMPID_OK);
+    limpid_model *m2 = NULL;
+    ck_assert_int_eq(limpid_model_load_file(&m2, path, NULL, 0), LIMPID_OK);
+    ck_assert(m2->cfg.features == LIMPID_FEATURES_MAGNITUDE && m2->layout.has_feat_mean);
+    ck_assert(memcmp(m2->params + m2->layout.feat_mean, mu, sizeof(float) * 2 * F) == 0);
+    expect_table_refused(m, L->feat_mean + 7, 1e31f, path, "feat.mean"); /* finite: saved */
+    remove(path);
+    /* generation: the same seed gives the same samples, another seed others; each class
+     * keeps its spectrum */
+    limpid_ctx *c = NULL;
+    ck_assert_int_eq(limpid_ctx_create(&c, m2, 0), LIMPID_OK);
+    limpid_sample_opts o;
+    limpid_sample_opts_default(&o);
+    const int n = 3 * SR;
+    float *g1 = malloc(sizeof(float) * n), *g2 = malloc(sizeof(float) * n);
+    ck_assert(g1 && g2);
+    ck_assert_int_eq(limpid_generate(c, 1, n, g1, &o), LIMPID_OK);
+    ck_assert_int_eq(limpid_generate(c, 1, n, g2, &o), LIMPID_OK);
+    ck_assert(memcmp(g1, g2, sizeof(float) * n) == 0);
+    o.seed = 99;
+    ck_assert_int_eq(limpid_generate(c, 1, n, g2, &o), LIMPID_OK);
+    double dif = 0.0, pw = 0.0;
+    for (int i = 0; i < n; i++) {
+        dif += (g1[i] - g2[i]) * (double)(g1[i] - g2[i]);
+        pw += g1[i] * (double)g1[i];
+    }
+    ck_assert_msg(pw > 0.0 && dif > 0.5 * pw, "seeds 0 and 99: difference %.3g of power %.3g", dif, pw);
+    ck_assert_int_eq(limpid_generate(c, 0, n, g2, &o), LIMPID_OK);
+    const double c0 = centroid_hz(g2, n), c1 = centroid_hz(g1, n);
+    ck_assert_msg(c1 > 2.0 * c0, "generated centroids: class 0 %.0f Hz, class 1 %.0f Hz", c0, c1);
+    free(g1);
+    free(g2);
+    limpid_ctx_destroy(c);
+    limpid_model_destroy(m2);
+    limpid_model_destroy(m);
+    limpid_trainer_destroy(t);
+    limpid_stft_destroy(st);
+    free(feat);
+    free(cf);
+    free(scr);
+    free(y);
+    free(clean);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 
 static Suite *train_suite(void)
@@ -982,6 +1162,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, test_adamw_first_step);
     tcase_add_test(tc, test_objective_gradient);
     tcase_add_test(tc, test_feature_norm);
+    tcase_add_test(tc, test_magnitude_features);
     tcase_add_test(tc, test_validate_repeatable);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_exact_resume);

@@ -141,7 +141,8 @@ typedef enum limpid_task {
 
 typedef enum limpid_domain {
     LIMPID_DOMAIN_WAVE = 0, /* raw waveform: 1 feature channel, one frame per sample */
-    LIMPID_DOMAIN_STFT = 1  /* compressed complex STFT: 2*bins feature channels per frame */
+    LIMPID_DOMAIN_STFT = 1  /* compressed STFT: 2*bins feature channels per frame (complex), or
+                               bins (magnitude, limpid_spec_features) */
 } limpid_domain;
 
 typedef enum limpid_schedule {
@@ -216,6 +217,17 @@ typedef enum limpid_feature_norm {
     LIMPID_FEATURE_NORM_CLASS = 1
 } limpid_feature_norm;
 
+/* What an STFT model's features hold. COMPLEX: beta*|X|^a e^{j angle X}, 2*bins channels (re
+ * rows, then im rows). MAGNITUDE (texture models only): beta*|X|^a, bins channels; the phase
+ * is not modelled: audio is made with a random phase per frame and bin (from the sampling
+ * seed), which keeps the subband envelopes that make a noise texture (rain, wind, fire) and
+ * leaves the network only the magnitudes' structure to learn. With feature_norm CLASS each
+ * bin's mean is removed as well (tensor "feat.mean"), since magnitudes are not centred. */
+typedef enum limpid_spec_features {
+    LIMPID_FEATURES_COMPLEX = 0,
+    LIMPID_FEATURES_MAGNITUDE = 1
+} limpid_spec_features;
+
 /* Per-layer convolution alignment. */
 #define LIMPID_LOOKAHEAD_NONCAUSAL (-1)
 
@@ -252,6 +264,7 @@ typedef struct limpid_config {
     limpid_target target;
     limpid_input_scale input_scale;
     limpid_feature_norm feature_norm; /* STFT textures (NONE otherwise) */
+    limpid_spec_features features;    /* STFT: COMPLEX, or MAGNITUDE for textures */
 } limpid_config;
 
 /* Fill cfg with a named preset: "tiny" (tests, seconds to train), "small", "base".

@@ -3,7 +3,9 @@
 
 int limpid_config_feature_channels(const limpid_config *cfg)
 {
-    return cfg->domain == LIMPID_DOMAIN_STFT ? 2 * (cfg->n_fft / 2 + 1) : 1;
+    if (cfg->domain != LIMPID_DOMAIN_STFT)
+        return 1;
+    return (cfg->features == LIMPID_FEATURES_MAGNITUDE ? 1 : 2) * (cfg->n_fft / 2 + 1);
 }
 
 int limpid_config_frame_hop(const limpid_config *cfg)
@@ -130,6 +132,11 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
     if (c->feature_norm == LIMPID_FEATURE_NORM_CLASS &&
         (c->task != LIMPID_TASK_TEXTURE || c->domain != LIMPID_DOMAIN_STFT))
         BAD("per-class feature normalisation needs an STFT-domain texture model");
+    if (c->features != LIMPID_FEATURES_COMPLEX && c->features != LIMPID_FEATURES_MAGNITUDE)
+        BAD("STFT features %d are unknown", (int)c->features);
+    if (c->features == LIMPID_FEATURES_MAGNITUDE &&
+        (c->task != LIMPID_TASK_TEXTURE || c->domain != LIMPID_DOMAIN_STFT))
+        BAD("magnitude features need an STFT-domain texture model");
     if (c->head == LIMPID_HEAD_WIENER_FLOOR && c->cond != LIMPID_COND_LOGPOW_FLOOR)
         BAD("the wiener_floor head needs logpow_floor conditioning");
     if (c->cond != LIMPID_COND_SPECTRUM &&

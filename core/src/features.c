@@ -1,7 +1,8 @@
 /* features.c - audio <-> network features, and the output head.
  *
  * STFT domain: x[n] -> STFT frames -> beta*|X|^a e^{j angle X} -> channel-major features
- * feat[2*bins][frames] (row f: re of bin f, row bins+f: im of bin f).
+ * feat[2*bins][frames] (row f: re of bin f, row bins+f: im of bin f); magnitude features
+ * (textures): beta*|X|^a -> feat[bins][frames], and back with a random phase.
  * Wave domain: feat[1][n] = x. */
 #include "internal.h"
 #include "vec.h"
@@ -17,7 +18,7 @@ size_t lpi_feature_scratch(const limpid_config *cfg, size_t n)
 {
     if (cfg->domain == LIMPID_DOMAIN_WAVE)
         return 0;
-    return lpi_feature_frames(cfg, n) * (size_t)limpid_config_feature_channels(cfg);
+    return lpi_feature_frames(cfg, n) * 2 * (size_t)lpi_feature_bins(cfg); /* complex frames */
 }
 
 limpid_status lpi_features_from_audio(const limpid_config *cfg, limpid_stft *stft,
@@ -29,11 +30,19 @@ limpid_status lpi_features_from_audio(const limpid_config *cfg, limpid_stft *stf
         return LIMPID_OK;
     }
     const size_t frames = lpi_feature_frames(cfg, n);
-    const int Cx = limpid_config_feature_channels(cfg), bins = Cx / 2;
+    const int Cx = limpid_config_feature_channels(cfg), bins = lpi_feature_bins(cfg);
     limpid_status st = limpid_stft_analyze(stft, x, n, scratch);
     if (st != LIMPID_OK)
         return st;
     limpid_spec_compress(scratch, frames, bins, cfg->compress_exp, cfg->compress_scale);
+    if (cfg->features == LIMPID_FEATURES_MAGNITUDE) {
+        for (size_t k = 0; k < frames; k++) {
+            const float *re = scratch + k * 2 * (size_t)bins, *im = re + bins;
+            for (int f = 0; f < bins; f++)
+                feat[(size_t)f * ld + k] = hypotf(re[f], im[f]);
+        }
+        return LIMPID_OK;
+    }
     /* transpose [frames][Cx] -> [Cx][ld] */
     for (size_t k = 0; k < frames; k++) {
         const float *fr = scratch + k * (size_t)Cx;
@@ -43,16 +52,64 @@ limpid_status lpi_features_from_audio(const limpid_config *cfg, limpid_stft *stf
     return LIMPID_OK;
 }
 
+/* Amplitude gain that keeps the power of frames with random phases through overlap-add.
+ * Synthesis inverts analysis for consistent frames, whose overlapping parts add coherently;
+ * random-phase frames add in power, and each spreads its energy over the whole frame instead
+ * of the analysis window's shape. With analysis/synthesis windows wa, ws and R = n_fft / hop
+ * frames over each sample, the output power is mean(ws^2) mean(wa^2) / (R mean(wa ws)^2)
+ * times the input's: 1/4 for sqrt-Hann at hop n_fft/4. */
+static float random_phase_gain(const limpid_config *cfg)
+{
+    const int N = cfg->n_fft;
+    double aa = 0.0, ss = 0.0, as = 0.0;
+    for (int i = 0; i < N; i++) {
+        const double h = 0.5 - 0.5 * cos(2.0 * M_PI * i / N);
+        const double wa = cfg->window == LIMPID_WINDOW_HANN ? h : sqrt(h);
+        const double ws = cfg->window == LIMPID_WINDOW_HANN ? 1.0 : sqrt(h);
+        aa += wa * wa;
+        ss += ws * ws;
+        as += wa * ws;
+    }
+    aa /= N;
+    ss /= N;
+    as /= N;
+    return (float)sqrt((double)N / cfg->hop * as * as / (aa * ss));
+}
+
 limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stft,
                                       const float *feat, size_t ld, size_t n, float *x,
-                                      float *scratch)
+                                      float *scratch, lpi_rng *phase)
 {
     if (cfg->domain == LIMPID_DOMAIN_WAVE) {
         memmove(x, feat, n * sizeof *x);
         return LIMPID_OK;
     }
     const size_t frames = lpi_feature_frames(cfg, n);
-    const int Cx = limpid_config_feature_channels(cfg), bins = Cx / 2;
+    const int Cx = limpid_config_feature_channels(cfg), bins = lpi_feature_bins(cfg);
+    if (cfg->features == LIMPID_FEATURES_MAGNITUDE) {
+        if (!phase)
+            return LIMPID_ERR_INVALID;
+        /* a sampled magnitude below 0 is no magnitude: 0; DC and Nyquist are real */
+        for (size_t k = 0; k < frames; k++) {
+            float *re = scratch + k * 2 * (size_t)bins, *im = re + bins;
+            for (int f = 0; f < bins; f++) {
+                const float m = fmaxf(feat[(size_t)f * ld + k], 0.0f);
+                const float ph = 6.28318531f * lpi_rng_uniform(phase);
+                if (f == 0 || f == bins - 1) {
+                    re[f] = ph < 3.14159265f ? m : -m;
+                    im[f] = 0.0f;
+                } else {
+                    re[f] = m * cosf(ph);
+                    im[f] = m * sinf(ph);
+                }
+            }
+        }
+        limpid_spec_decompress(scratch, frames, bins, cfg->compress_exp, cfg->compress_scale);
+        const float g = random_phase_gain(cfg);
+        for (size_t i = 0; i < frames * 2 * (size_t)bins; i++)
+            scratch[i] *= g;
+        return limpid_stft_synthesize(stft, scratch, n, x);
+    }
     for (size_t k = 0; k < frames; k++) {
         float *fr = scratch + k * (size_t)Cx;
         for (int c = 0; c < Cx; c++)
@@ -329,15 +386,20 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
     }
 }
 
-void lpi_feature_scale(const limpid_config *cfg, const float *sc, int invert, float *x,
-                       size_t ld, size_t n0, size_t n)
+void lpi_feature_scale(const limpid_config *cfg, const float *sc, const float *mu, int invert,
+                       float *x, size_t ld, size_t n0, size_t n)
 {
-    const int Cx = limpid_config_feature_channels(cfg), F = Cx / 2;
+    const int Cx = limpid_config_feature_channels(cfg), F = lpi_feature_bins(cfg);
     for (int r = 0; r < Cx; r++) {
         float *row = x + (size_t)r * ld + n0;
         const float k = invert ? 1.0f / sc[r % F] : sc[r % F];
-        for (size_t j = 0; j < n; j++)
-            row[j] *= k;
+        const float m = mu ? mu[r % F] : 0.0f;
+        if (invert)
+            for (size_t j = 0; j < n; j++)
+                row[j] = (row[j] - m) * k;
+        else
+            for (size_t j = 0; j < n; j++)
+                row[j] = row[j] * k + m;
     }
 }
 

@@ -172,8 +172,10 @@ typedef struct lpi_net_layout {
     size_t in_w, in_b, cond_w, cond_b;
     size_t fc1_w, fc1_b, fc2_w, fc2_b, class_table;
     size_t skip_w, skip_b, final_w, final_b;
-    size_t feat_scale;    /* feature_norm CLASS: [K][Cx/2] per-bin scales (not trained), else 0 */
+    size_t feat_scale;    /* feature_norm CLASS: [K][bins] per-bin scales (not trained), else 0 */
     int has_feat_scale;
+    size_t feat_mean;     /* ... and with magnitude features [K][bins] per-bin means, else 0 */
+    int has_feat_mean;
     lpi_layer_off *layer; /* [N] */
     size_t n_params;
     int n_tensors;
@@ -359,12 +361,19 @@ LPI_HIDDEN void lpi_provenance_from_container(const lpi_container *c, limpid_pro
  * n samples -> frames = ceil(n / frame_hop) (STFT) or n (wave); feat[Cx][ld] channel-major,
  * written into columns [0, frames) of rows with leading dimension ld. */
 LPI_HIDDEN size_t lpi_feature_frames(const limpid_config *cfg, size_t n);
+/* STFT bins (n_fft / 2 + 1) of an STFT-domain model; 1 for the wave domain. */
+static inline int lpi_feature_bins(const limpid_config *cfg)
+{
+    return cfg->domain == LIMPID_DOMAIN_STFT ? cfg->n_fft / 2 + 1 : 1;
+}
 LPI_HIDDEN limpid_status lpi_features_from_audio(const limpid_config *cfg, limpid_stft *stft,
                                                  const float *x, size_t n, float *feat,
                                                  size_t ld, float *scratch);
+/* Magnitude features take their phases from `phase` (uniform, frame by frame, bin by bin;
+ * required for them, ignored otherwise). */
 LPI_HIDDEN limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stft,
                                                  const float *feat, size_t ld, size_t n,
-                                                 float *x, float *scratch);
+                                                 float *x, float *scratch, lpi_rng *phase);
 /* scratch floats needed by the two calls above for n samples */
 LPI_HIDDEN size_t lpi_feature_scratch(const limpid_config *cfg, size_t n);
 
@@ -420,10 +429,11 @@ LPI_HIDDEN void lpi_head_mask_loss(const limpid_config *cfg, const float *out, c
                                    float *dout, const float *k);
 
 /* feature_norm CLASS: columns n0..n0+n-1 of features x [Cx][ld], each row (re and im of a
- * bin) times its bin's scale sc[bins] (invert != 0: divided by it: training's way in,
+ * bin, or its magnitude) times its bin's scale sc[bins], plus its mean mu[bins] (mu may be
+ * NULL: none); invert != 0: the mean taken off, then divided by the scale (training's way in,
  * generation's way back). */
-LPI_HIDDEN void lpi_feature_scale(const limpid_config *cfg, const float *sc, int invert,
-                                  float *x, size_t ld, size_t n0, size_t n);
+LPI_HIDDEN void lpi_feature_scale(const limpid_config *cfg, const float *sc, const float *mu,
+                                  int invert, float *x, size_t ld, size_t n0, size_t n);
 
 /* The network's input for x_t[n] at a step with abar (limpid_config.input_scale): x_t itself
  * (NONE), or sqrt(abar) x_t written to buf[n] (SQRT_ABAR). */

@@ -13,7 +13,8 @@
  *   diffusion.beta_start, diffusion.beta_end (f64), diffusion.target "eps"|"x0"|"v",
  *   diffusion.input_scale "none"|"sqrt_abar" (optional: files without it are "none")
  *   stft.feature_norm "none"|"class" (optional: files without it are "none"; "class" adds the
- *   tensor feat.scale [n_classes][bins])
+ *   tensor feat.scale [n_classes][bins], and with magnitude features feat.mean [n_classes][bins])
+ *   stft.features "complex"|"magnitude" (optional: files without it are "complex")
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
  *   prov.seed, prov.train_steps (i64 holding the u64 bits; optional)
  *   prov.train_seconds, prov.final_loss, prov.val_loss (f64, NaN allowed; optional)
@@ -142,6 +143,8 @@ static const enum_name cond_names[] = {
     {"logpow_floor", LIMPID_COND_LOGPOW_FLOOR}, {NULL, 0}};
 static const enum_name feature_norm_names[] = {
     {"none", LIMPID_FEATURE_NORM_NONE}, {"class", LIMPID_FEATURE_NORM_CLASS}, {NULL, 0}};
+static const enum_name features_names[] = {
+    {"complex", LIMPID_FEATURES_COMPLEX}, {"magnitude", LIMPID_FEATURES_MAGNITUDE}, {NULL, 0}};
 static const enum_name input_scale_names[] = {
     {"none", LIMPID_INPUT_SCALE_NONE}, {"sqrt_abar", LIMPID_INPUT_SCALE_SQRT_ABAR}, {NULL, 0}};
 static const enum_name schedule_names[] = {
@@ -159,6 +162,7 @@ _Static_assert(sizeof(limpid_cond) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_target) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_input_scale) == sizeof(int), "enum size");
 _Static_assert(sizeof(limpid_feature_norm) == sizeof(int), "enum size");
+_Static_assert(sizeof(limpid_spec_features) == sizeof(int), "enum size");
 
 typedef enum cf_kind { CF_INT, CF_FLOAT, CF_ENUM } cf_kind;
 
@@ -199,6 +203,7 @@ static const cfg_field cfg_fields[] = {
     F_ENU("diffusion.target", target, target_names),
     F_ENU_OPT("diffusion.input_scale", input_scale, input_scale_names), /* 0.1.0, session 4 */
     F_ENU_OPT("stft.feature_norm", feature_norm, feature_norm_names),   /* 0.1.0, session 5 */
+    F_ENU_OPT("stft.features", features, features_names),               /* 0.1.0, session 6 */
 };
 #undef F_INT
 #undef F_FLT
@@ -580,12 +585,15 @@ limpid_status lpi_model_from_container(const lpi_container *c, limpid_model **ou
         memcpy(m->params + td->off, r->data, td->count * sizeof(float));
     }
     if (m->layout.has_feat_scale) { /* generation multiplies, training divides by them */
-        const int F = m->layout.Cx / 2;
+        const int F = lpi_feature_bins(&m->cfg);
         for (int i = 0; i < m->layout.K * F; i++) {
             const float v = m->params[m->layout.feat_scale + (size_t)i];
-            if (!(v > 0.0f && v < 1e30f)) {
-                lpi_errf(err, errlen, "tensor feat.scale holds %g at class %d, bin %d: feature "
-                         "scales must be positive and finite", (double)v, i / F, i % F);
+            const float u = m->layout.has_feat_mean ? m->params[m->layout.feat_mean + (size_t)i] : 0.0f;
+            if (!(v > 0.0f && v < 1e30f) || !(fabsf(u) < 1e30f)) {
+                lpi_errf(err, errlen, "tensor feat.%s holds %g at class %d, bin %d: feature "
+                         "scales must be positive and finite, means finite",
+                         !(v > 0.0f && v < 1e30f) ? "scale" : "mean",
+                         (double)(!(v > 0.0f && v < 1e30f) ? v : u), i / F, i % F);
                 limpid_model_destroy(m);
                 return LIMPID_ERR_CORRUPT;
             }

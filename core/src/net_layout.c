@@ -89,8 +89,13 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
     ADD(L->final_b, "final.b", Co, 0, 0);
     if (cfg->feature_norm == LIMPID_FEATURE_NORM_CLASS && K > 0) {
         /* data statistics, not trained: no gradient reaches it, no decay */
-        ADD(L->feat_scale, "feat.scale", K, Cx / 2, 0);
+        const int bins = lpi_feature_bins(cfg);
+        ADD(L->feat_scale, "feat.scale", K, bins, 0);
         L->has_feat_scale = 1;
+        if (cfg->features == LIMPID_FEATURES_MAGNITUDE) {
+            ADD(L->feat_mean, "feat.mean", K, bins, 0);
+            L->has_feat_mean = 1;
+        }
     }
 #undef ADD
     L->n_params = off;
@@ -120,6 +125,8 @@ void lpi_net_init_params(const lpi_net_layout *L, float *params, uint64_t seed)
         if (L->has_feat_scale && td->off == L->feat_scale) {
             for (size_t i = 0; i < td->count; i++)
                 p[i] = 1.0f;
+        } else if (L->has_feat_mean && td->off == L->feat_mean) {
+            memset(p, 0, td->count * sizeof *p);
         } else if (td->off == L->final_w || td->off == L->final_b || td->ndim == 1) {
             memset(p, 0, td->count * sizeof *p);
         } else if (L->K > 0 && td->off == L->class_table) {

@@ -384,18 +384,20 @@ limpid_status limpid_trainer_fit_feature_norm(limpid_trainer *t, const float *cl
 {
     if (!t || !clean || !cls || n_items < 1 || !t->L.has_feat_scale || t->step != 0)
         return LIMPID_ERR_INVALID;
-    const int K = t->L.K, F = t->Cx / 2, Lf = t->Lf;
+    const int K = t->L.K, F = lpi_feature_bins(&t->cfg), Lf = t->Lf;
+    const int mag = t->L.has_feat_mean; /* magnitude features: mean and std, else RMS */
     const size_t ld = (size_t)t->B * (size_t)Lf;
     for (int i = 0; i < n_items; i++)
         if (cls[i] < 0 || cls[i] >= K)
             return LIMPID_ERR_INVALID;
-    double *sum = calloc((size_t)K * F, sizeof *sum);
+    double *sum = calloc(2 * (size_t)K * F, sizeof *sum); /* [K][F] sums of squares, of values */
     double *frames = calloc((size_t)K, sizeof *frames);
     if (!sum || !frames) {
         free(sum);
         free(frames);
         return LIMPID_ERR_NOMEM;
     }
+    double *sum1 = sum + (size_t)K * F;
     limpid_status st = LIMPID_OK;
     for (int i = 0; i < n_items && st == LIMPID_OK; i++) {
         /* item i's features into the first Lf columns of x0 (free before the first step) */
@@ -404,27 +406,39 @@ limpid_status limpid_trainer_fit_feature_norm(limpid_trainer *t, const float *cl
                                      t->x0, ld, t->scratch_w[0]);
         if (st != LIMPID_OK)
             break;
-        double *s = sum + (size_t)cls[i] * F;
+        double *s = sum + (size_t)cls[i] * F, *s1 = sum1 + (size_t)cls[i] * F;
         for (int f = 0; f < F; f++) {
-            const float *re = t->x0 + (size_t)f * ld, *im = t->x0 + (size_t)(F + f) * ld;
-            double a = 0.0;
-            for (int n = 0; n < Lf; n++)
-                a += (double)re[n] * re[n] + (double)im[n] * im[n];
+            const float *re = t->x0 + (size_t)f * ld, *im = mag ? NULL : t->x0 + (size_t)(F + f) * ld;
+            double a = 0.0, a1 = 0.0;
+            for (int n = 0; n < Lf; n++) {
+                a += (double)re[n] * re[n] + (im ? (double)im[n] * im[n] : 0.0);
+                a1 += re[n];
+            }
             s[f] += a;
+            s1[f] += a1;
         }
         frames[cls[i]] += Lf;
     }
     if (st == LIMPID_OK) {
         float *p = t->p + t->L.feat_scale, *e = t->ema + t->L.feat_scale;
+        float *pm = mag ? t->p + t->L.feat_mean : NULL, *em = mag ? t->ema + t->L.feat_mean : NULL;
         int seen = 0;
         for (int k = 0; k < K; k++) {
             if (frames[k] <= 0.0)
                 continue;
             double mx = 0.0;
             for (int f = 0; f < F; f++) {
-                /* RMS of re and im alike: unit variance per real row, as the noise */
-                double v = sqrt(sum[(size_t)k * F + f] / (2.0 * frames[k]));
-                sum[(size_t)k * F + f] = v;
+                const size_t i = (size_t)k * F + f;
+                double v;
+                if (mag) { /* std of the magnitude around its mean */
+                    const double m = sum1[i] / frames[k];
+                    const double var = sum[i] / frames[k] - m * m;
+                    v = sqrt(var > 0.0 ? var : 0.0);
+                    pm[i] = (float)m;
+                } else { /* RMS of re and im alike: unit variance per real row, as the noise */
+                    v = sqrt(sum[i] / (2.0 * frames[k]));
+                }
+                sum[i] = v;
                 mx = v > mx ? v : mx;
             }
             for (int f = 0; f < F; f++) {
@@ -438,14 +452,20 @@ limpid_status limpid_trainer_fit_feature_norm(limpid_trainer *t, const float *cl
             if (frames[k] > 0.0)
                 continue;
             for (int f = 0; f < F; f++) {
-                double m = 0.0;
+                double m = 0.0, mm = 0.0;
                 for (int j = 0; j < K; j++)
-                    if (frames[j] > 0.0)
+                    if (frames[j] > 0.0) {
                         m += p[(size_t)j * F + f];
+                        mm += mag ? pm[(size_t)j * F + f] : 0.0;
+                    }
                 p[(size_t)k * F + f] = seen ? (float)(m / seen) : 1.0f;
+                if (mag)
+                    pm[(size_t)k * F + f] = seen ? (float)(mm / seen) : 0.0f;
             }
         }
         memcpy(e, p, (size_t)K * F * sizeof *p);
+        if (mag)
+            memcpy(em, pm, (size_t)K * F * sizeof *pm);
     }
     free(sum);
     free(frames);
@@ -573,9 +593,12 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     if (st != LIMPID_OK)
         return st;
     if (t->L.has_feat_scale) /* feature_norm CLASS: each item's bins by its class's scales */
-        for (int b = 0; b < nb; b++)
-            lpi_feature_scale(&t->cfg, params + t->L.feat_scale + (size_t)t->cls[b] * (Cx / 2), 1,
-                              t->x0, ld, (size_t)b * Lf, (size_t)Lf);
+        for (int b = 0; b < nb; b++) {
+            const size_t at = (size_t)t->cls[b] * (size_t)lpi_feature_bins(&t->cfg);
+            lpi_feature_scale(&t->cfg, params + t->L.feat_scale + at,
+                              t->L.has_feat_mean ? params + t->L.feat_mean + at : NULL, 1, t->x0,
+                              ld, (size_t)b * Lf, (size_t)Lf);
+        }
     /* x_t and target per item: one abar per item, elementwise per channel row */
     for (int c = 0; c < Cx; c++) {
         for (int b = 0; b < nb; b++) {
