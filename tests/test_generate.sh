@@ -108,6 +108,27 @@ G --texture rain --seconds 3 --stereo -o st.wav
 c=$(stats st.wav corr)
 check "--stereo: 2 channels, decorrelated (|r| = $c < 0.3)" '[ "$(stats st.wav info)" = "16000 2 48000" ] && python3 -c "import sys; sys.exit(0 if $c < 0.3 else 1)"'
 
+# A model of STFT magnitudes (features = magnitude: audio with random phase, 32 steps by
+# default): repeatable for a seed, another seed another file, stereo decorrelated, not silent
+printf 'features = magnitude\nfeature_norm = class\n' > mag.cfg
+if nice "$LIMPID" train --task texture --preset tiny --config mag.cfg --clean clean --steps 60 \
+        --seed 3 -o mag.lpm >train_mag.log 2>&1; then
+    ok "train a tiny magnitude texture model"
+    out=$("$LIMPID" info mag.lpm 2>&1)
+    check "info names the magnitude features" 'echo "$out" | grep -q "magnitude features"' "$out"
+    M() { "$LIMPID" generate --model mag.lpm -q "$@"; }
+    M --texture rain --seconds 2 -o ma.wav && M --texture rain --seconds 2 -o mb.wav &&
+        M --texture rain --seconds 2 --seed 5 -o mc.wav && M --texture rain --seconds 2 --stereo -o ms.wav
+    check "magnitude model: exact length" '[ "$(stats ma.wav info)" = "16000 1 32000" ]' "$(stats ma.wav info)"
+    check "magnitude model: same seed, same file" 'cmp -s ma.wav mb.wav'
+    check "magnitude model: another seed, another file" '! cmp -s ma.wav mc.wav'
+    l=$(stats ma.wav rms); c=$(stats ms.wav corr)
+    check "magnitude model: not silent ($l dBFS), stereo |r| = $c < 0.3" \
+        'python3 -c "import sys; sys.exit(0 if $l > -60 and $c < 0.3 else 1)"'
+else
+    bad "train a tiny magnitude texture model" "$(tail -5 train_mag.log)"
+fi
+
 # Joins and the loop seam, seen with the tone test hook: every chunk is a 100 Hz tone of its
 # own phase, so an unfaded join or seam is a phase jump, many times an ordinary sample step
 # (tens of median steps); within a tone the largest step is about 1.4 median steps, and the
