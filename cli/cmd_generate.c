@@ -34,7 +34,6 @@
 #define CMD "generate"
 #define CHUNK_S 20.0
 #define XFADE_S 1.0
-#define GEN_STEPS_MAGNITUDE 32 /* default --steps for magnitude models (cmd_generate)  */
 
 static void usage(FILE *f)
 {
@@ -53,8 +52,9 @@ static void usage(FILE *f)
 "  -o, --output OUT  output file; the container follows the extension (.wav .flac .ogg ...)\n"
 "  --variations K    write K different files OUT-1.EXT .. OUT-K.EXT (default 1: OUT)\n"
 "  --seed N          random seed (default 0): the same seed gives the same file\n"
-"  --steps N         sampling steps per block (default: 32 for a model of STFT magnitudes, whose\n"
-"                    texture detail comes in the later steps; 4 for others; more = slower)\n"
+"  --steps N         sampling steps per block (default: all of the model's diffusion steps for a\n"
+"                    model of STFT magnitudes (50 for the shipped one), whose texture detail\n"
+"                    comes in the last steps; 4 for others; more = slower)\n"
 "  --loop            make the file loop seamlessly (its end continues into its start)\n"
 "  --stereo          two decorrelated channels (independent draws of the texture)\n"
 "  --level DB        scale to DB dBFS RMS (from the first 20 s; default: the model's level)\n"
@@ -462,9 +462,9 @@ int cmd_generate(int argc, char **argv)
         cli_error(CMD, "%s: not a texture model (it is a denoiser; use 'limpid denoise')", mpath);
         goto done;
     }
-    if (o.steps == 0) /* magnitude models: 4 steps leave the envelopes smooth (docs/design.md) */
+    if (o.steps == 0) /* magnitude models: fewer steps leave the envelopes smooth (design.md) */
         o.steps = cfg->domain == LIMPID_DOMAIN_STFT && cfg->features == LIMPID_FEATURES_MAGNITUDE
-                      ? GEN_STEPS_MAGNITUDE
+                      ? cfg->steps_T
                       : 4;
     n_names = read_class_names(mpath, &names);
     if (n_names != 0 && n_names != cfg->n_classes) {

@@ -108,7 +108,7 @@ G --texture rain --seconds 3 --stereo -o st.wav
 c=$(stats st.wav corr)
 check "--stereo: 2 channels, decorrelated (|r| = $c < 0.3)" '[ "$(stats st.wav info)" = "16000 2 48000" ] && python3 -c "import sys; sys.exit(0 if $c < 0.3 else 1)"'
 
-# A model of STFT magnitudes (features = magnitude: audio with random phase, 32 steps by
+# A model of STFT magnitudes (features = magnitude: audio with random phase, all T steps by
 # default): repeatable for a seed, another seed another file, stereo decorrelated, not silent
 printf 'features = magnitude\nfeature_norm = class\n' > mag.cfg
 if nice "$LIMPID" train --task texture --preset tiny --config mag.cfg --clean clean --steps 60 \
