@@ -1081,8 +1081,7 @@ START_TEST(test_magnitude_features)
                 ck_assert_int_eq(lpi_features_from_audio(&cfg, st, clean + (size_t)i * CROP, used,
                                                          feat, Lf, scr),
                                  LIMPID_OK);
-                lpi_feature_scale(&cfg, m->params + L->feat_scale + (size_t)k * F,
-                                  m->params + L->feat_mean + (size_t)k * F, 1, feat, Lf, 0, Lf);
+                lpi_feature_scale(&cfg, L, m->params, k, 1, feat, Lf, 0, Lf);
                 for (size_t n = 0; n < Lf; n++) {
                     const double v = feat[(size_t)f * Lf + n];
                     s1 += v;

@@ -52,30 +52,6 @@ limpid_status lpi_features_from_audio(const limpid_config *cfg, limpid_stft *stf
     return LIMPID_OK;
 }
 
-/* Amplitude gain that keeps the power of frames with random phases through overlap-add.
- * Synthesis inverts analysis for consistent frames, whose overlapping parts add coherently;
- * random-phase frames add in power, and each spreads its energy over the whole frame instead
- * of the analysis window's shape. With analysis/synthesis windows wa, ws and R = n_fft / hop
- * frames over each sample, the output power is mean(ws^2) mean(wa^2) / (R mean(wa ws)^2)
- * times the input's: 1/4 for sqrt-Hann at hop n_fft/4. */
-static float random_phase_gain(const limpid_config *cfg)
-{
-    const int N = cfg->n_fft;
-    double aa = 0.0, ss = 0.0, as = 0.0;
-    for (int i = 0; i < N; i++) {
-        const double h = 0.5 - 0.5 * cos(2.0 * M_PI * i / N);
-        const double wa = cfg->window == LIMPID_WINDOW_HANN ? h : sqrt(h);
-        const double ws = cfg->window == LIMPID_WINDOW_HANN ? 1.0 : sqrt(h);
-        aa += wa * wa;
-        ss += ws * ws;
-        as += wa * ws;
-    }
-    aa /= N;
-    ss /= N;
-    as /= N;
-    return (float)sqrt((double)N / cfg->hop * as * as / (aa * ss));
-}
-
 limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stft,
                                       const float *feat, size_t ld, size_t n, float *x,
                                       float *scratch, lpi_rng *phase)
@@ -105,7 +81,7 @@ limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stf
             }
         }
         limpid_spec_decompress(scratch, frames, bins, cfg->compress_exp, cfg->compress_scale);
-        const float g = random_phase_gain(cfg);
+        const float g = lpi_stft_random_phase_gain(stft);
         for (size_t i = 0; i < frames * 2 * (size_t)bins; i++)
             scratch[i] *= g;
         return limpid_stft_synthesize(stft, scratch, n, x);
@@ -386,10 +362,13 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
     }
 }
 
-void lpi_feature_scale(const limpid_config *cfg, const float *sc, const float *mu, int invert,
-                       float *x, size_t ld, size_t n0, size_t n)
+void lpi_feature_scale(const limpid_config *cfg, const lpi_net_layout *L, const float *params,
+                       int cls, int invert, float *x, size_t ld, size_t n0, size_t n)
 {
     const int Cx = limpid_config_feature_channels(cfg), F = lpi_feature_bins(cfg);
+    const size_t at = (size_t)cls * (size_t)F;
+    const float *sc = params + L->feat_scale + at;
+    const float *mu = L->has_feat_mean ? params + L->feat_mean + at : NULL;
     for (int r = 0; r < Cx; r++) {
         float *row = x + (size_t)r * ld + n0;
         const float k = invert ? 1.0f / sc[r % F] : sc[r % F];

@@ -369,6 +369,10 @@ static inline int lpi_feature_bins(const limpid_config *cfg)
 LPI_HIDDEN limpid_status lpi_features_from_audio(const limpid_config *cfg, limpid_stft *stft,
                                                  const float *x, size_t n, float *feat,
                                                  size_t ld, float *scratch);
+/* Amplitude gain for STFT frames with random phases (magnitude features): such frames add in
+ * power through overlap-add, so synthesis made for consistent frames loses level (x1/2 in
+ * amplitude for sqrt-Hann at hop n_fft/4); the gain is computed from the stft's own windows. */
+LPI_HIDDEN float lpi_stft_random_phase_gain(const limpid_stft *s);
 /* Magnitude features take their phases from `phase` (uniform, frame by frame, bin by bin;
  * required for them, ignored otherwise). */
 LPI_HIDDEN limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stft,
@@ -429,11 +433,12 @@ LPI_HIDDEN void lpi_head_mask_loss(const limpid_config *cfg, const float *out, c
                                    float *dout, const float *k);
 
 /* feature_norm CLASS: columns n0..n0+n-1 of features x [Cx][ld], each row (re and im of a
- * bin, or its magnitude) times its bin's scale sc[bins], plus its mean mu[bins] (mu may be
- * NULL: none); invert != 0: the mean taken off, then divided by the scale (training's way in,
- * generation's way back). */
-LPI_HIDDEN void lpi_feature_scale(const limpid_config *cfg, const float *sc, const float *mu,
-                                  int invert, float *x, size_t ld, size_t n0, size_t n);
+ * bin, or its magnitude) times its bin's scale in class cls's row of L's feat.scale, plus its
+ * mean from feat.mean where L has one; invert != 0: the mean taken off, then divided by the
+ * scale (training's way in, generation's way back). */
+LPI_HIDDEN void lpi_feature_scale(const limpid_config *cfg, const lpi_net_layout *L,
+                                  const float *params, int cls, int invert, float *x, size_t ld,
+                                  size_t n0, size_t n);
 
 /* The network's input for x_t[n] at a step with abar (limpid_config.input_scale): x_t itself
  * (NONE), or sqrt(abar) x_t written to buf[n] (SQRT_ABAR). */

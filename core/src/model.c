@@ -185,12 +185,9 @@ static limpid_status run_block(limpid_ctx *c, size_t n, const limpid_sample_opts
                              c->samp_scratch);
     if (st != LIMPID_OK)
         return st;
-    if (c->L->has_feat_scale && !c->has_cond) { /* feature_norm CLASS: back to the spectrum */
-        const size_t at = (size_t)c->cur_cls * (size_t)lpi_feature_bins(cfg);
-        lpi_feature_scale(cfg, c->m->params + c->L->feat_scale + at,
-                          c->L->has_feat_mean ? c->m->params + c->L->feat_mean + at : NULL, 0,
-                          c->x, (size_t)Lf, 0, (size_t)Lf);
-    }
+    if (c->L->has_feat_scale && !c->has_cond) /* feature_norm CLASS: back to the spectrum */
+        lpi_feature_scale(cfg, c->L, c->m->params, c->cur_cls, 0, c->x, (size_t)Lf, 0,
+                          (size_t)Lf);
     lpi_rng phase = lpi_rng_make(o->seed, block, 0xF4A5E);
     return lpi_audio_from_features(cfg, c->stft, c->x, (size_t)Lf, n, c->blk_out,
                                    c->feat_scratch, &phase);

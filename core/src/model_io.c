@@ -589,11 +589,11 @@ limpid_status lpi_model_from_container(const lpi_container *c, limpid_model **ou
         for (int i = 0; i < m->layout.K * F; i++) {
             const float v = m->params[m->layout.feat_scale + (size_t)i];
             const float u = m->layout.has_feat_mean ? m->params[m->layout.feat_mean + (size_t)i] : 0.0f;
-            if (!(v > 0.0f && v < 1e30f) || !(fabsf(u) < 1e30f)) {
+            const int bad_scale = !(v > 0.0f && v < 1e30f);
+            if (bad_scale || !(fabsf(u) < 1e30f)) {
                 lpi_errf(err, errlen, "tensor feat.%s holds %g at class %d, bin %d: feature "
                          "scales must be positive and finite, means finite",
-                         !(v > 0.0f && v < 1e30f) ? "scale" : "mean",
-                         (double)(!(v > 0.0f && v < 1e30f) ? v : u), i / F, i % F);
+                         bad_scale ? "scale" : "mean", (double)(bad_scale ? v : u), i / F, i % F);
                 limpid_model_destroy(m);
                 return LIMPID_ERR_CORRUPT;
             }

@@ -39,6 +39,7 @@ struct limpid_stft {
     float *ana;      /* [N] analysis window times 1/sqrt(N) */
     float *syn;      /* [N] synthesis window times OLA normalisation / sqrt(N) (see below) */
     float *tailfix;  /* [P] whole-signal tail: full / partial window sum */
+    float rp_gain;   /* lpi_stft_random_phase_gain */
 
     float *tbuf;          /* [N] time-domain FFT buffer (fftwf_malloc) */
     fftwf_complex *cbuf;  /* [F] frequency-domain FFT buffer (fftwf_malloc) */
@@ -96,6 +97,17 @@ static void stft_windows(limpid_stft *s, double *wa, double *ws)
         s->ana[i] = (float)(wa[i] * scale);
         s->syn[i] = full > 0.0 ? (float)(ws[i] * scale / full) : 0.0f;
     }
+    /* Frames with unrelated phases (magnitude features) add in power, not in amplitude, and
+     * each spreads its energy over the whole frame instead of wa's shape: their output power
+     * is mean(ws^2) mean(wa^2) / (R mean(wa ws)^2) times the input's (R = N / H frames over
+     * each sample; 1/4 for sqrt-Hann at H = N/4). rp_gain undoes it. */
+    double aa = 0.0, ss = 0.0, as = 0.0;
+    for (int i = 0; i < N; i++) {
+        aa += wa[i] * wa[i];
+        ss += ws[i] * ws[i];
+        as += wa[i] * ws[i];
+    }
+    s->rp_gain = (float)sqrt((double)N / H * (as / N) * (as / N) / ((aa / N) * (ss / N)));
     /* Tail of a whole signal: after the last frame K-1, accumulator slot r (padded sample
      * K*H + r, r < P) holds the contributions of frames K-m, m >= 1, r + m*H < N only. */
     for (int r = 0; r < P; r++) {
@@ -360,3 +372,5 @@ void limpid_spec_decompress(float *spec, size_t frames, int bins, float a, float
         }
     }
 }
+
+float lpi_stft_random_phase_gain(const limpid_stft *s) { return s ? s->rp_gain : 1.0f; }

@@ -593,12 +593,9 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     if (st != LIMPID_OK)
         return st;
     if (t->L.has_feat_scale) /* feature_norm CLASS: each item's bins by its class's scales */
-        for (int b = 0; b < nb; b++) {
-            const size_t at = (size_t)t->cls[b] * (size_t)lpi_feature_bins(&t->cfg);
-            lpi_feature_scale(&t->cfg, params + t->L.feat_scale + at,
-                              t->L.has_feat_mean ? params + t->L.feat_mean + at : NULL, 1, t->x0,
-                              ld, (size_t)b * Lf, (size_t)Lf);
-        }
+        for (int b = 0; b < nb; b++)
+            lpi_feature_scale(&t->cfg, &t->L, params, t->cls[b], 1, t->x0, ld, (size_t)b * Lf,
+                              (size_t)Lf);
     /* x_t and target per item: one abar per item, elementwise per channel row */
     for (int c = 0; c < Cx; c++) {
         for (int b = 0; b < nb; b++) {
