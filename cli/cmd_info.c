@@ -241,6 +241,11 @@ int cmd_info(int argc, char **argv)
                    "  \"out_channels\": %d,\n  \"macs_per_frame\": ",
                 mi.params, mi.feature_channels, mi.cond_channels, mi.out_channels);
         json_num(f, mi.macs_per_frame);
+        fprintf(f, ",\n  \"front_end\": {\"hidden\": %d, \"bins\": %d, \"frames\": %d, "
+                   "\"cond\": %d, \"macs_per_frame\": ",
+                c->front_hidden, c->front_bins, c->front_frames, c->front_cond);
+        json_num(f, mi.front_macs_per_frame);
+        fprintf(f, "}");
         fprintf(f, ",\n  \"frames_per_second\": ");
         json_num(f, mi.frames_per_second);
         fprintf(f, ",\n  \"gmac_per_second\": ");
@@ -305,6 +310,12 @@ int cmd_info(int argc, char **argv)
         print_si(f, mi.macs_per_frame);
         fprintf(f, "MAC per frame, %.4g GMAC/s of audio per sampling step\n",
                 mi.macs_per_second / 1e9);
+        if (c->front_hidden > 0) {
+            fprintf(f, "front end        %d hidden, +-%d bins, %d frames, %d cond rows: ",
+                    c->front_hidden, c->front_bins, c->front_frames, c->front_cond);
+            print_si(f, mi.front_macs_per_frame);
+            fprintf(f, "MAC per frame, once per frame (not per step)\n");
+        }
         fprintf(f, "receptive field  %d frames (%.1f ms)\n", mi.receptive_field, rf_ms);
         fprintf(f, "latency          %d samples (%.1f ms), lookahead %d frames\n",
                 mi.latency_samples, lat_ms, mi.lookahead_frames);

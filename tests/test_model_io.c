@@ -233,6 +233,13 @@ START_TEST(roundtrip_other_settings)
     c.cond = LIMPID_COND_LOGPOW_FLOOR;
     c.input_scale = LIMPID_INPUT_SCALE_SQRT_ABAR;
     roundtrip(&c);
+    c.front_hidden = 3; /* a per-bin front end: its keys and front.* tensors */
+    c.front_bins = 1;
+    c.front_frames = 2;
+    c.front_cond = 1;
+    roundtrip(&c);
+    c.front_cond = 0;
+    roundtrip(&c);
     c = micro_cfg(LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_WAVE);
     c.n_classes = 7;
     c.target = LIMPID_TARGET_V;
@@ -602,6 +609,36 @@ START_TEST(bad_metadata_refused)
     edit_kv(&e, "arch.embed_dim")->i = 1ll << 40;
     edit_expect(&e, LIMPID_ERR_CORRUPT, "configuration key \"arch.embed_dim\" = 1099511627776 "
                 "is out of range", 1);
+    /* front-end keys: absent means none (files from before them); a front end on a model
+     * whose head cannot take it is named */
+    edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    for (int i = 0; i < e.c.n_kv;)
+        if (strncmp(e.kv[i].key, "arch.front_", 11) == 0)
+            e.kv[i] = e.kv[--e.c.n_kv];
+        else
+            i++;
+    {
+        void *b;
+        size_t n;
+        ck_assert_int_eq(lpi_container_write(&e.c, &b, &n), LIMPID_OK);
+        limpid_model *r = NULL;
+        char err[512];
+        ck_assert_int_eq(limpid_model_load_memory(&r, b, n, err, sizeof err), LIMPID_OK);
+        ck_assert_int_eq(r->cfg.front_hidden, 0);
+        ck_assert_int_eq(r->layout.fh, 0);
+        limpid_model_destroy(r);
+        limpid_free(b);
+        limpid_model_destroy(e.m);
+    }
+    edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    edit_kv(&e, "arch.front_frames")->i = 3;
+    edit_expect(&e, LIMPID_ERR_CORRUPT, "front_bins, front_frames and front_cond need a front "
+                "end (front_hidden > 0)", 0);
+    edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    edit_kv(&e, "arch.front_hidden")->i = 4;
+    edit_kv(&e, "arch.front_frames")->i = 2;
+    edit_expect(&e, LIMPID_ERR_CORRUPT, "a front end needs a denoiser with the wiener_floor "
+                "head", 0);
     /* the gain head with an eps target: the target is named */
     edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
     snprintf(edit_kv(&e, "diffusion.target")->s, 512, "eps");

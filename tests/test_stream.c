@@ -10,7 +10,7 @@
 
 /* A tiny causal STFT denoiser with random weights everywhere (the final layer too, so the
  * head's output really depends on the network). */
-static limpid_model *tiny_model_head(int lookahead, uint64_t seed, limpid_head head)
+static limpid_model *tiny_model_front(int lookahead, uint64_t seed, limpid_head head, int front)
 {
     limpid_config cfg;
     ck_assert_int_eq(limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT,
@@ -19,6 +19,12 @@ static limpid_model *tiny_model_head(int lookahead, uint64_t seed, limpid_head h
     cfg.head = head;
     /* LOGPOW_FLOOR: the floor track is state the stream carries */
     cfg.cond = head == LIMPID_HEAD_WIENER_FLOOR ? LIMPID_COND_LOGPOW_FLOOR : LIMPID_COND_LOGPOW;
+    if (front) { /* a per-bin front end: 5 frames (a window the stream keeps), 2 cond rows */
+        cfg.front_hidden = 8;
+        cfg.front_bins = 2;
+        cfg.front_frames = 5;
+        cfg.front_cond = 2;
+    }
     limpid_model *m = NULL;
     ck_assert_int_eq(lpi_model_alloc(&m, &cfg), LIMPID_OK);
     lpi_net_init_params(&m->layout, m->params, seed);
@@ -32,7 +38,15 @@ static limpid_model *tiny_model_head(int lookahead, uint64_t seed, limpid_head h
     for (int i = 0; i < L->N; i++)
         for (int c = 0; c < 2 * L->C; c++)
             m->params[L->layer[i].out_b + c] = 0.1f * lpi_rng_normal(&r);
+    if (front) /* its last layer too (initialised to zero) */
+        for (size_t i = L->fw3; i < L->n_params; i++)
+            m->params[i] = 0.3f * lpi_rng_normal(&r);
     return m;
+}
+
+static limpid_model *tiny_model_head(int lookahead, uint64_t seed, limpid_head head)
+{
+    return tiny_model_front(lookahead, seed, head, 0);
 }
 
 static limpid_model *tiny_model(int lookahead, uint64_t seed)
@@ -67,11 +81,14 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
     const size_t cnt = (size_t)Cx * Lf;
     limpid_stft *stft = NULL;
     ck_assert_int_eq(limpid_stft_create(&stft, cfg->n_fft, cfg->hop, cfg->window), LIMPID_OK);
-    float *Y = malloc(cnt * 4), *nc = malloc(cnt * 4), *xt = malloc(cnt * 4), *eps = malloc(cnt * 4),
+    float *Y = malloc(cnt * 4), *nc = malloc(lpi_front_ncond_rows(&m->layout) * (size_t)Lf * 4), *xt = malloc(cnt * 4), *eps = malloc(cnt * 4),
           *out = malloc(cnt * 4), *pred = malloc(cnt * 4), *x0 = malloc(cnt * 4),
           *scr = malloc((lpi_feature_scratch(cfg, n) + 1) * 4), *xs = malloc(cnt * 4);
     ck_assert_int_eq(lpi_features_from_audio(cfg, stft, x, n, Y, (size_t)Lf, scr), LIMPID_OK);
     const float *netc = lpi_cond_features(cfg, Y, (size_t)Lf, (size_t)Lf, 0, NULL, nc);
+    lpi_front_ws *fw = m->layout.fh > 0 ? lpi_front_ws_create(&m->layout, 0, 0) : NULL;
+    if (fw)
+        lpi_front_forward(&m->layout, m->params, fw, nc, (size_t)Lf, 1, Lf);
     for (int k = 0; k < Lf; k++) {
         float e[1024];
         ck_assert_int_le(Cx, 1024);
@@ -91,6 +108,7 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
         float tf = (float)tc;
         const float *xin = lpi_net_input(cfg, lpi_schedule_abar(&sch, tc), xt, cnt, xs);
         lpi_net_forward(&m->layout, m->params, ws, xin, netc, &tf, NULL, 1, Lf, out);
+        lpi_front_add(&m->layout, out, (size_t)Lf, netc, (size_t)Lf, (size_t)Lf);
         lpi_head_forward(cfg, out, Y, netc, xt, (size_t)Lf, pred);
         lpi_x0_eps_from_pred(cfg->target, lpi_schedule_abar(&sch, tc), xt, pred, x0, eps, cnt);
         if (s == S - 1)
@@ -101,6 +119,7 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
     }
     ck_assert_int_eq(lpi_audio_from_features(cfg, stft, x0, (size_t)Lf, n, y, scr, NULL), LIMPID_OK);
     lpi_net_ws_destroy(ws);
+    lpi_front_ws_destroy(fw);
     lpi_schedule_free(&sch);
     limpid_stft_destroy(stft);
     free(Y); free(nc); free(xt); free(eps); free(out); free(pred); free(x0); free(scr); free(xs);
@@ -163,6 +182,29 @@ static void matches_batch(limpid_model *m)
 START_TEST(test_matches_batch) { matches_batch(tiny_model(0, 11)); }
 END_TEST
 START_TEST(test_matches_batch_floor) { matches_batch(tiny_model_head(0, 11, LIMPID_HEAD_WIENER_FLOOR)); }
+END_TEST
+
+/* A per-bin front end: the engine's one-frame window equals the batch path's whole-signal
+ * patches, and the front end changes the output (its last layer zeroed: another signal) */
+START_TEST(test_matches_batch_front)
+{
+    const size_t n = 12000;
+    float *x = malloc(n * 4), *a = malloc(n * 4), *b = malloc(n * 4);
+    test_signal(x, n, 3);
+    limpid_model *m = tiny_model_front(0, 11, LIMPID_HEAD_WIENER_FLOOR, 1);
+    reference(m, x, n, 2, 1.0f, 42, a);
+    float *keep = malloc((m->layout.n_params - m->layout.fw3) * 4);
+    memcpy(keep, m->params + m->layout.fw3, (m->layout.n_params - m->layout.fw3) * 4);
+    memset(m->params + m->layout.fw3, 0, (m->layout.n_params - m->layout.fw3) * 4);
+    reference(m, x, n, 2, 1.0f, 42, b);
+    memcpy(m->params + m->layout.fw3, keep, (m->layout.n_params - m->layout.fw3) * 4);
+    double d = 0.0;
+    for (size_t i = 0; i < n; i++)
+        d += fabs((double)a[i] - b[i]);
+    ck_assert_msg(d / (double)n > 1e-4, "the front end changed nothing (%g)", d / (double)n);
+    free(x); free(a); free(b); free(keep);
+    matches_batch(m);
+}
 END_TEST
 
 /* input_scale SQRT_ABAR: the engine scales its network input as the batch path does, and the
@@ -425,6 +467,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_matches_batch);
     tcase_add_test(tc, test_matches_batch_floor);
+    tcase_add_test(tc, test_matches_batch_front);
     tcase_add_test(tc, test_matches_batch_input_scale);
     tcase_add_test(tc, test_block_size_independent);
     tcase_add_test(tc, test_spread_is_delayed);

@@ -1,3 +1,6 @@
+
+
+
 /* test_train.c - training API: loss falls (STFT denoise, wave texture), determinism, exact
  * resume from a checkpoint, refused checkpoints, learning-rate schedule, AdamW/clip sanity,
  * repeatable validation. Every test uses the "tiny" preset with small batches and crops so
@@ -730,12 +733,23 @@ START_TEST(test_objective_gradient)
             clean[b * CROP + i] *= level[b];
             noisy[b * CROP + i] *= level[b];
         }
-    /* cases: the three normalisations, then ITEM and LOG with the mask loss */
-    enum { CASES = 5 };
+    /* cases: the three normalisations, then ITEM and LOG with the mask loss, then ITEM with
+     * the mask loss and a per-bin front end (threshold offsets and extra cond rows) */
+    enum { CASES = 6, FRONT = 5 };
     const int norms[CASES] = {LIMPID_LOSS_NORM_BATCH, LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
-                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG};
-    const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f};
+                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG, LIMPID_LOSS_NORM_ITEM};
+    const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f};
     float *gsave[CASES] = {NULL};
+    limpid_config fcfg = cfg;
+    fcfg.front_hidden = 6;
+    fcfg.front_bins = 1;
+    fcfg.front_frames = 3;
+    fcfg.front_cond = 2;
+    ck_assert_int_eq(limpid_config_check(&fcfg, NULL, 0), LIMPID_OK);
+    lpi_net_layout FL;
+    ck_assert_int_eq(lpi_net_layout_init(&FL, &fcfg), LIMPID_OK);
+    /* the front case's directions: layer 1, layer 2, layer 3 (weights and biases each) */
+    const size_t lo[DIRS] = {FL.fw1, FL.fw2, FL.fw3}, hi[DIRS] = {FL.fw2, FL.fw3, FL.n_params};
     for (int cs = 0; cs < CASES; cs++) {
         const int norm = norms[cs];
         limpid_train_config tc;
@@ -746,8 +760,9 @@ START_TEST(test_objective_gradient)
         tc.t_top = 0.5f;
         tc.warmup = 0;
         limpid_trainer *t = NULL;
-        ck_assert_int_eq(limpid_trainer_create(&t, &cfg, NULL, &tc), LIMPID_OK);
-        run_tones(t, 0, 3, NULL); /* the final layer is no longer zero */
+        ck_assert_int_eq(limpid_trainer_create(&t, cs == FRONT ? &fcfg : &cfg, NULL, &tc),
+                         LIMPID_OK);
+        run_tones(t, 0, 3, NULL); /* the final layer (and front.w3) no longer zero */
         size_t n;
         float *p = raw_params(t, 0, &n), *q = malloc(n * sizeof *q);
         ck_assert_ptr_nonnull(q);
@@ -766,10 +781,15 @@ START_TEST(test_objective_gradient)
             double gv = 0.0, vv = 0.0;
             for (size_t i = 0; i < n; i++) {
                 v[i] = lpi_rng_normal(&r);
+                if (cs == FRONT && (i < lo[d] || i >= hi[d]))
+                    v[i] = 0.0f; /* directions in one front-end layer each */
                 gv += (double)g[i] * v[i];
                 vv += (double)v[i] * v[i];
             }
-            const float h = (float)(1e-3 / sqrt(vv / (double)n)); /* ~1e-3 per weight */
+            ck_assert(fabs(gv) > 0.0); /* the direction moves the objective */
+            /* ~1e-3 per weight; 2e-4 in the front end, whose ReLU kinks a larger step
+             * crosses often enough to bend the difference by several per cent */
+            const float h = (float)((cs == FRONT ? 2e-4 : 1e-3) / sqrt(vv / (double)n));
             for (size_t i = 0; i < n; i++)
                 q[i] = p[i] + h * v[i];
             ck_assert_int_eq(lpi_trainer_loss_grad(t, q, clean, noisy, NULL, isse_p, NULL, NULL),
@@ -816,6 +836,7 @@ START_TEST(test_objective_gradient)
                       "cosine %.4f", norms[a], dot / sqrt(na * nb));
     }
     lpi_net_layout_free(&L);
+    lpi_net_layout_free(&FL);
     for (int k = 0; k < CASES; k++)
         free(gsave[k]);
 }

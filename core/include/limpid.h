@@ -265,6 +265,16 @@ typedef struct limpid_config {
     limpid_input_scale input_scale;
     limpid_feature_norm feature_norm; /* STFT textures (NONE otherwise) */
     limpid_spec_features features;    /* STFT: COMPLEX, or MAGNITUDE for textures */
+
+    /* Per-bin front end (STFT denoisers with the WIENER_FLOOR head; docs/design.md): a small
+     * network shared by all bins reads each bin's level and level above its floor over
+     * 2*front_bins+1 neighbouring bins and the current and front_frames-1 past frames, and
+     * gives the bin an offset of the head's threshold plus front_cond extra conditioning
+     * rows for the network. front_hidden = 0: none (the other three are then 0 too). */
+    int front_hidden; /* width of its two hidden layers, 0..256 */
+    int front_bins;   /* neighbours on each side in frequency, 0..16 */
+    int front_frames; /* frames of context (the current one included), 1..32 */
+    int front_cond;   /* extra conditioning rows per bin, 0..8 */
 } limpid_config;
 
 /* Fill cfg with a named preset: "tiny" (tests, seconds to train), "small", "base".
@@ -313,6 +323,8 @@ typedef struct limpid_model_info {
                                    lookahead again (a step needs the previous step's result
                                    on its lookahead frames). limpid_stream runs causal
                                    models only: latency n_fft for any step count. */
+    double front_macs_per_frame; /* the per-bin front end, once per frame whatever the
+                                    number of sampling steps (0: none) */
 } limpid_model_info;
 
 /* A new model with freshly initialised weights (seeded, deterministic); cfg is checked

@@ -142,6 +142,20 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
     if (c->cond != LIMPID_COND_SPECTRUM &&
         (c->domain != LIMPID_DOMAIN_STFT || c->task != LIMPID_TASK_DENOISE))
         BAD("log-power conditioning needs an STFT-domain denoising model");
+    if (c->front_hidden < 0 || c->front_hidden > 256)
+        BAD("front-end width %d is outside 0..256", c->front_hidden);
+    if (c->front_hidden == 0 && (c->front_bins || c->front_frames || c->front_cond))
+        BAD("front_bins, front_frames and front_cond need a front end (front_hidden > 0)");
+    if (c->front_hidden > 0) {
+        if (c->head != LIMPID_HEAD_WIENER_FLOOR)
+            BAD("a front end needs a denoiser with the wiener_floor head");
+        if (c->front_bins < 0 || c->front_bins > 16)
+            BAD("front_bins %d is outside 0..16", c->front_bins);
+        if (c->front_frames < 1 || c->front_frames > 32)
+            BAD("front_frames %d is outside 1..32", c->front_frames);
+        if (c->front_cond < 0 || c->front_cond > 8)
+            BAD("front_cond %d is outside 0..8", c->front_cond);
+    }
     if (c->schedule != LIMPID_SCHEDULE_LINEAR && c->schedule != LIMPID_SCHEDULE_COSINE)
         BAD("noise schedule %d is unknown", (int)c->schedule);
     if (c->steps_T < 1 || c->steps_T > 100000)

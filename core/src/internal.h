@@ -152,6 +152,9 @@ LPI_HIDDEN void lpi_gemm_amx_pairs(int F, int N, int K, const float *A, int lda,
  *                                        h' = (h + r[0:C]) / sqrt(2); skip += r[C:2C]
  *   skip.w, skip.b       [C][C], [C]     s = relu(skip.w (skip / sqrt(N)) + skip.b)
  *   final.w, final.b     [Co][C], [Co]   out = final.w s + final.b        (initialised to 0)
+ *   front.w1, .b1        [fh][fk], [fh]  per-bin front end (front_hidden > 0), lpi_front_*:
+ *   front.w2, .b2        [fh][fh], [fh]  h1 = relu(w1 u + b1), h2 = relu(w2 h1 + b2),
+ *   front.w3, .b3        [1+fr][fh], [1+fr]  y = w3 h2 + b3 (w3 initialised to 0)
  *
  * Dilated convolution of layer i, dilation d = 2^(i % dilation_cycle), lookahead shift
  * la_i in {0, d} (see limpid_config.lookahead): output frame n reads input frames
@@ -177,6 +180,11 @@ typedef struct lpi_net_layout {
     size_t feat_mean;     /* ... and with magnitude features [K][bins] per-bin means, else 0 */
     int has_feat_mean;
     lpi_layer_off *layer; /* [N] */
+    /* per-bin front end (limpid_config.front_hidden > 0; lpi_front_*), else all 0: Fb bins,
+     * fh hidden width, fnb neighbours each side, fnt frames, fr extra cond rows, fk inputs */
+    int Fb, fh, fnb, fnt, fr, fk;
+    size_t fw1, fb1, fw2, fb2, fw3, fb3;
+    double front_macs_per_frame; /* once per frame, whatever the number of sampling steps */
     size_t n_params;
     int n_tensors;
     struct lpi_tensor_desc *tensors; /* [n_tensors], in offset order */
@@ -227,12 +235,41 @@ LPI_HIDDEN void lpi_net_forward(const lpi_net_layout *L, const float *params, lp
  * With bf16 products and a per-bin head (lpi_head_fusable) the output projection and the head
  * run fused (lpi_gemm_amx_pairs: the projection's rows come out 16 at a time into a buffer that
  * stays in cache, which the head turns into pred at once; out is not written); otherwise out
- * holds the network's output. */
+ * holds the network's output (with a front end: plus its threshold offsets from hncond, whose
+ * leading dimension is B*Lf). */
 LPI_HIDDEN void lpi_net_forward_head(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
                                      const float *x, const float *cond, const float *t,
                                      const int *cls, int B, int Lf, const limpid_config *cfg,
                                      const float *hcond, const float *hncond, const float *xt,
                                      float *out, float *pred);
+/* Per-bin front end (front.c; L->fh > 0). Conditioning buffers of such a model have
+ * lpi_front_ncond_rows(L) = Cc + Fb rows: [0, 2F) from lpi_cond_features, [2F, Cc) the front
+ * end's extra conditioning rows, [Cc, Cc + F) its threshold offsets. Workspaces: offline and
+ * training (stream = 0: chunks of frames, products through lpi_gemm; train != 0 adds what
+ * backward needs) or one frame for the streaming engine (stream != 0: plain loops, no
+ * allocation or library call after create). */
+typedef struct lpi_front_ws lpi_front_ws;
+LPI_HIDDEN size_t lpi_front_ncond_rows(const lpi_net_layout *L);
+LPI_HIDDEN lpi_front_ws *lpi_front_ws_create(const lpi_net_layout *L, int train, int stream);
+LPI_HIDDEN void lpi_front_ws_destroy(lpi_front_ws *w);
+/* nb items of Lf frames side by side in ncond [rows][ld]: writes rows [2F, Cc + F) from rows
+ * [0, 2F) (each item's first frame has no past) */
+LPI_HIDDEN void lpi_front_forward(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
+                                  float *ncond, size_t ld, int nb, int Lf);
+/* out rows [0, F) (the head's o1, leading dimension ldo) += the threshold offsets */
+LPI_HIDDEN void lpi_front_add(const lpi_net_layout *L, float *out, size_t ldo,
+                              const float *ncond, size_t ld, size_t cols);
+/* Accumulates into G the gradient of the front end given d o1 (dthr, rows [0, F), leading
+ * dimension ldt) and, when fr > 0, dcond [Cc][ld] from lpi_net_backward (rows [2F, Cc)). */
+LPI_HIDDEN void lpi_front_backward(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
+                                   const float *ncond, size_t ld, int nb, int Lf,
+                                   const float *dthr, size_t ldt, const float *dcond, float *G);
+/* Streaming: ncond[0, 2F) holds the next frame's features (frames in order); win [2F][fnt]
+ * (zeroed by the caller before the first frame) keeps the window; writes ncond's rows
+ * [2F, Cc + F) for this frame. */
+LPI_HIDDEN void lpi_front_frame(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
+                                float *win, float *ncond);
+
 /* After lpi_net_forward on the same ws (train != 0): accumulate parameter gradients into
  * grads (same layout as params; caller zeroes), and if non-NULL write (not accumulate) dx
  * [Cx][B*Lf] and dcond [Cc][B*Lf]. dout [Co][B*Lf]. */

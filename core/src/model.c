@@ -16,7 +16,9 @@ struct limpid_ctx {
     lpi_schedule sched;
     float *cond, *x, *out, *pred, *zeros; /* [Cx][Lmax] each */
     float *xin;         /* [Cx][Lmax] the network's input with input_scale (else NULL) */
-    float *ncond;       /* [Cc][Lmax] the network's conditioning (LOGPOW, LOGPOW_FLOOR) */
+    float *ncond;       /* [Cc (+ bins)][Lmax] the network's conditioning (LOGPOW,
+                           LOGPOW_FLOOR; with a front end its rows too: lpi_front_ncond_rows) */
+    lpi_front_ws *front; /* the per-bin front end's workspace, else NULL */
     const float *netc;  /* what the network takes: cond or ncond */
     float *samp_scratch;                  /* 3 * Cx * Lmax */
     float *feat_scratch;                  /* lpi_feature_scratch(seg) */
@@ -47,6 +49,7 @@ void limpid_ctx_destroy(limpid_ctx *c)
     lpi_schedule_free(&c->sched);
     free(c->cond);
     free(c->ncond);
+    lpi_front_ws_destroy(c->front);
     free(c->x);
     free(c->out);
     free(c->pred);
@@ -92,7 +95,8 @@ limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m, int max
     size_t plane = (size_t)c->Cx * (size_t)max_frames;
     c->ws = lpi_net_ws_create(c->L, 1, max_frames, 0);
     c->cond = malloc(plane * sizeof(float));
-    c->ncond = malloc(((size_t)c->L->Cc * (size_t)max_frames + 1) * sizeof(float));
+    c->ncond = malloc((lpi_front_ncond_rows(c->L) * (size_t)max_frames + 1) * sizeof(float));
+    c->front = c->L->fh > 0 ? lpi_front_ws_create(c->L, 0, 0) : NULL;
     c->x = malloc(plane * sizeof(float));
     c->out = malloc(plane * sizeof(float));
     c->pred = malloc(plane * sizeof(float));
@@ -106,7 +110,7 @@ limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m, int max
     c->tail = malloc(c->overlap * sizeof(float));
     if (c->ws)
         lpi_net_ws_cache_cond(c->ws, 1);
-    if (!c->ws || !c->cond || !c->ncond || !c->x || !c->out || !c->pred || !c->zeros || !c->samp_scratch ||
+    if (!c->ws || !c->cond || !c->ncond || (c->L->fh > 0 && !c->front) || !c->x || !c->out || !c->pred || !c->zeros || !c->samp_scratch ||
         (cfg->input_scale != LIMPID_INPUT_SCALE_NONE && !c->xin) ||
         !c->feat_scratch || !c->blk_in || !c->blk_out || !c->tail)
         goto fail;
@@ -158,6 +162,8 @@ static limpid_status run_block(limpid_ctx *c, size_t n, const limpid_sample_opts
         if (st != LIMPID_OK)
             return st;
         c->netc = lpi_cond_features(cfg, c->cond, (size_t)Lf, (size_t)Lf, 0, NULL, c->ncond);
+        if (c->front) /* once per block: it depends on the noisy input only */
+            lpi_front_forward(c->L, c->m->params, c->front, c->ncond, (size_t)Lf, 1, Lf);
         lpi_net_cond_changed(c->ws);
     }
     const int T = cfg->steps_T;

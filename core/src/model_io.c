@@ -15,6 +15,8 @@
  *   stft.feature_norm "none"|"class" (optional: files without it are "none"; "class" adds the
  *   tensor feat.scale [n_classes][bins], and with magnitude features feat.mean [n_classes][bins])
  *   stft.features "complex"|"magnitude" (optional: files without it are "complex")
+ *   arch.front_hidden, arch.front_bins, arch.front_frames, arch.front_cond (i64; optional:
+ *   files without them have no front end, 0; a front end adds the tensors front.*)
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
  *   prov.seed, prov.train_steps (i64 holding the u64 bits; optional)
  *   prov.train_seconds, prov.final_loss, prov.val_loss (f64, NaN allowed; optional)
@@ -107,6 +109,7 @@ void limpid_model_get_info(const limpid_model *m, limpid_model_info *info)
     info->cond_channels = L->Cc;
     info->out_channels = L->Co;
     info->macs_per_frame = L->macs_per_frame;
+    info->front_macs_per_frame = L->front_macs_per_frame;
     info->frames_per_second = (double)cfg->sample_rate / frame_hop;
     info->macs_per_second = info->macs_per_frame * info->frames_per_second;
     info->receptive_field = L->receptive_field;
@@ -175,6 +178,7 @@ typedef struct cfg_field {
 } cfg_field;
 
 #define F_INT(k, f) {k, CF_INT, offsetof(limpid_config, f), NULL, 0}
+#define F_INT_OPT(k, f) {k, CF_INT, offsetof(limpid_config, f), NULL, 1}
 #define F_FLT(k, f) {k, CF_FLOAT, offsetof(limpid_config, f), NULL, 0}
 #define F_ENU(k, f, n) {k, CF_ENUM, offsetof(limpid_config, f), n, 0}
 #define F_ENU_OPT(k, f, n) {k, CF_ENUM, offsetof(limpid_config, f), n, 1}
@@ -204,8 +208,13 @@ static const cfg_field cfg_fields[] = {
     F_ENU_OPT("diffusion.input_scale", input_scale, input_scale_names), /* 0.1.0, session 4 */
     F_ENU_OPT("stft.feature_norm", feature_norm, feature_norm_names),   /* 0.1.0, session 5 */
     F_ENU_OPT("stft.features", features, features_names),               /* 0.1.0, session 6 */
+    F_INT_OPT("arch.front_hidden", front_hidden),                       /* 0.1.0, session 7 */
+    F_INT_OPT("arch.front_bins", front_bins),
+    F_INT_OPT("arch.front_frames", front_frames),
+    F_INT_OPT("arch.front_cond", front_cond),
 };
 #undef F_INT
+#undef F_INT_OPT
 #undef F_FLT
 #undef F_ENU
 #undef F_ENU_OPT

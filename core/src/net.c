@@ -759,9 +759,11 @@ void lpi_net_forward_head(const lpi_net_layout *L, const float *P, lpi_net_ws *w
                           const float *hncond, const float *xt, float *out, float *pred)
 {
     const int nc = B * Lf;
-    if (!ws->amx || ws->train || !lpi_head_fusable(cfg) || !hcond ||
+    if (!ws->amx || ws->train || !lpi_head_fusable(cfg) || !hcond || L->fh > 0 ||
         L->Co != limpid_config_feature_channels(cfg)) {
         lpi_net_forward(L, P, ws, x, cond, t, cls, B, Lf, out);
+        if (hncond) /* a front end's threshold offsets (none: nothing to add) */
+            lpi_front_add(L, out, (size_t)nc, hncond, (size_t)nc, (size_t)nc);
         lpi_head_forward(cfg, out, hcond, hncond, xt, (size_t)nc, pred);
         return;
     }

@@ -14,13 +14,15 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
     memset(L, 0, sizeof *L);
     const int C = cfg->channels, N = cfg->layers, E = cfg->embed_dim, H = cfg->embed_hidden;
     const int Cx = limpid_config_feature_channels(cfg);
+    const int fr = cfg->front_hidden > 0 ? cfg->front_cond : 0;
     const int Cc = cfg->task != LIMPID_TASK_DENOISE ? 0
-                   : cfg->cond == LIMPID_COND_LOGPOW ? Cx / 2 : Cx; /* LOGPOW_FLOOR: 2F = Cx */
+                   : cfg->cond == LIMPID_COND_LOGPOW ? Cx / 2
+                                                     : Cx + fr * (Cx / 2); /* LOGPOW_FLOOR: 2F */
     const int Co = Cx; /* DIRECT: the target; GAIN: g1[bins], g2[bins] = 2*bins = Cx */
     const int K = cfg->task == LIMPID_TASK_TEXTURE ? cfg->n_classes : 0;
     L->C = C; L->N = N; L->E = E; L->H = H; L->Cx = Cx; L->Cc = Cc; L->Co = Co; L->K = K;
     L->layer = calloc((size_t)N, sizeof *L->layer);
-    int max_tensors = 16 + 7 * N;
+    int max_tensors = 24 + 7 * N;
     L->tensors = calloc((size_t)max_tensors, sizeof *L->tensors);
     if (!L->layer || !L->tensors) {
         lpi_net_layout_free(L);
@@ -87,6 +89,21 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
     ADD(L->skip_b, "skip.b", C, 0, 0);
     ADD(L->final_w, "final.w", Co, C, 1);
     ADD(L->final_b, "final.b", Co, 0, 0);
+    if (cfg->front_hidden > 0) {
+        const int F = Cx / 2, fh = cfg->front_hidden;
+        L->Fb = F; L->fh = fh; L->fnb = cfg->front_bins; L->fnt = cfg->front_frames;
+        L->fr = fr;
+        L->fk = 2 * (2 * L->fnb + 1) * L->fnt;
+        ADD(L->fw1, "front.w1", fh, L->fk, 1);
+        ADD(L->fb1, "front.b1", fh, 0, 0);
+        ADD(L->fw2, "front.w2", fh, fh, 1);
+        ADD(L->fb2, "front.b2", fh, 0, 0);
+        ADD(L->fw3, "front.w3", 1 + fr, fh, 1);
+        ADD(L->fb3, "front.b3", 1 + fr, 0, 0);
+        L->front_macs_per_frame = (double)F * ((double)fh * L->fk + (double)fh * fh +
+                                               (double)(1 + fr) * fh);
+        L->receptive_field += L->fnt - 1; /* its past frames come before the stack's */
+    }
     if (cfg->feature_norm == LIMPID_FEATURE_NORM_CLASS && K > 0) {
         /* data statistics, not trained: no gradient reaches it, no decay */
         const int bins = lpi_feature_bins(cfg);
@@ -117,7 +134,8 @@ void lpi_net_init_params(const lpi_net_layout *L, float *params, uint64_t seed)
 {
     /* Weights: uniform(-a, a) with a = sqrt(3 / fan_in) (unit-variance preserving for linear
      * layers, as PyTorch's kaiming_uniform with gain 1 for fan_in); biases 0; class table
-     * N(0, 1); final layer 0 so an untrained model outputs 0 (GAIN head: identity). */
+     * N(0, 1); final layer and front.w3 0 so an untrained model outputs 0 (GAIN head:
+     * identity). */
     for (int k = 0; k < L->n_tensors; k++) {
         const lpi_tensor_desc *td = &L->tensors[k];
         float *p = params + td->off;
@@ -127,7 +145,8 @@ void lpi_net_init_params(const lpi_net_layout *L, float *params, uint64_t seed)
                 p[i] = 1.0f;
         } else if (L->has_feat_mean && td->off == L->feat_mean) {
             memset(p, 0, td->count * sizeof *p);
-        } else if (td->off == L->final_w || td->off == L->final_b || td->ndim == 1) {
+        } else if (td->off == L->final_w || td->off == L->final_b || td->ndim == 1 ||
+                   (L->fh > 0 && td->off == L->fw3)) {
             memset(p, 0, td->count * sizeof *p);
         } else if (L->K > 0 && td->off == L->class_table) {
             for (size_t i = 0; i < td->count; i++)

@@ -70,7 +70,9 @@ struct limpid_stream {
 
     /* per-frame vectors */
     float *Y;      /* [Cx] compressed noisy spectrum of the frame */
-    float *ncond;  /* [Cc] the network's view of Y */
+    float *ncond;  /* [Cc (+ F)] the network's view of Y (with a front end: its rows too) */
+    lpi_front_ws *front; /* the per-bin front end (one frame), else NULL */
+    float *fwin;   /* [2F][front frames] its window of past features */
     float *ftrack; /* [Cx] LOGPOW_FLOOR's noise-floor track (lpi_cond_features' state) */
     float *c;      /* [C] conditioning projection */
     float *x;      /* [Cx] the current step's x_t */
@@ -324,6 +326,8 @@ static void stage_begin(limpid_stream *st)
     limpid_spec_compress(st->Y, 1, st->F, cfg->compress_exp, cfg->compress_scale);
     if (st->Cc > 0) {
         const float *nc = lpi_cond_features(cfg, st->Y, 1, 1, 0, st->ftrack, st->ncond);
+        if (st->front)
+            lpi_front_frame(st->L, st->m->params, st->front, st->fwin, st->ncond);
         mvt(&st->m_cond, nc, st->c, 0);
         for (int c = 0; c < C; c++) /* into the taps' tail: col[3C:4C] */
             st->col[3 * C + c] = relu_f(st->c[c]);
@@ -346,6 +350,7 @@ static void stage_lane_end(limpid_stream *st, int s)
     for (int c = 0; c < Cp; c++)
         st->s[c] = relu_f(st->s[c]);
     mvt(&st->m_final, st->s, st->out, 0);
+    lpi_front_add(st->L, st->out, 1, st->ncond, 1, 1);
     lpi_head_forward(cfg, st->out, st->Y, st->ncond, st->x, 1, st->pred);
     const double ab = lpi_schedule_abar(&st->sched, st->t_step[s]);
     lpi_x0_eps_from_pred(cfg->target, ab, st->x, st->pred, st->x0, st->eh, (size_t)Cx);
@@ -524,6 +529,8 @@ void limpid_stream_reset(limpid_stream *st)
     st->frame = 0;
     for (int f = 0; f < st->F; f++)
         st->ftrack[f] = -1.0f; /* the floor track starts at the next frame */
+    if (st->fwin)
+        memset(st->fwin, 0, (size_t)2 * st->F * st->L->fnt * sizeof(float));
     if (st->rs_in) {
         lpi_resampler_reset(st->rs_in);
         lpi_resampler_reset(st->rs_out);
@@ -593,6 +600,8 @@ void limpid_stream_destroy(limpid_stream *st)
     free(st->out_play);
     free(st->out_next);
     free(st->Y);
+    lpi_front_ws_destroy(st->front);
+    free(st->fwin);
     free(st->hist);
     free(st->proj);
     free(st->mats_mem);
@@ -727,7 +736,8 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     const int Cp = (C + VW - 1) / VW * VW, Cop = (st->Co + VW - 1) / VW * VW;
     st->Cp = Cp;
     /* one block for the per-frame vectors (padded where a transposed product writes) */
-    size_t nvec = (size_t)Cx * 7 + (size_t)st->Cc + (size_t)Cop + (size_t)Cp * 9 +
+    const size_t ncr = lpi_front_ncond_rows(L);
+    size_t nvec = (size_t)Cx * 7 + ncr + (size_t)Cop + (size_t)Cp * 9 +
                   4 * (size_t)C + 2 * (size_t)C + (size_t)L->E + 2 * (size_t)L->H;
     st->Y = calloc(nvec, sizeof(float));
     st->inbuf = calloc((size_t)st->hop, sizeof(float));
@@ -736,8 +746,12 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     st->out_next = calloc((size_t)st->hop, sizeof(float));
     st->hist = calloc((size_t)st->max_steps * st->N * st->R * C, sizeof(float));
     st->proj = calloc((size_t)st->max_steps * st->N * C, sizeof(float));
+    if (L->fh > 0) {
+        st->front = lpi_front_ws_create(L, 0, 1);
+        st->fwin = calloc((size_t)2 * st->F * L->fnt, sizeof(float));
+    }
     if (!st->Y || !st->inbuf || !st->in_work || !st->out_play || !st->out_next || !st->hist ||
-        !st->proj)
+        !st->proj || (L->fh > 0 && (!st->front || !st->fwin)))
         goto fail;
     float *q = st->Y + Cx;
     st->x = q; q += Cx;
@@ -745,7 +759,7 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     st->pred = q; q += Cx;
     st->x0 = q; q += Cx;
     st->eh = q; q += Cx;
-    st->ncond = q; q += st->Cc;
+    st->ncond = q; q += ncr;
     st->ftrack = q; q += Cx;
     st->out = q; q += Cop;
     st->c = q; q += Cp;

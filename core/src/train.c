@@ -52,7 +52,10 @@ struct limpid_trainer {
 
     /* [Cx][B*Lf] (cond: [Cc][B*Lf]; out, dout: [Co][B*Lf]) */
     float *x0, *cond, *eps, *xt, *out, *pred, *tgt, *dpred, *dout;
-    float *ncond;       /* [Cc][B*Lf] the network's conditioning (LOGPOW, LOGPOW_FLOOR) */
+    float *ncond;       /* [Cc (+ bins with a front end)][B*Lf] the network's conditioning
+                           (LOGPOW, LOGPOW_FLOOR; lpi_front_ncond_rows) */
+    float *dcond;       /* [Cc][B*Lf] its gradient (a front end with extra cond rows), else NULL */
+    lpi_front_ws *front; /* the per-bin front end's workspace (front_hidden > 0), else NULL */
     float *xin;         /* [Cx][B*Lf] the network's input with input_scale (else NULL) */
     float *lw;          /* [bins][B*Lf] loss weights (STFT denoise), see loss_weight */
     float *scratch_w[LPI_PREP_THREADS]; /* per preparing thread: lpi_feature_scratch floats */
@@ -186,6 +189,8 @@ void limpid_trainer_destroy(limpid_trainer *t)
     free(t->x0);
     free(t->cond);
     free(t->ncond);
+    free(t->dcond);
+    lpi_front_ws_destroy(t->front);
     free(t->lw);
     free(t->eps);
     free(t->xt);
@@ -272,7 +277,10 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     /* cond: the noisy features [Cx] (the head needs them); ncond: the network's view */
     t->cond = t->Cc > 0 ? falloc(nx) : NULL;
     const int own_cond = cfg->cond == LIMPID_COND_LOGPOW || cfg->cond == LIMPID_COND_LOGPOW_FLOOR;
-    t->ncond = own_cond ? falloc((size_t)t->Cc * cols) : NULL;
+    t->ncond = own_cond ? falloc(lpi_front_ncond_rows(&t->L) * cols) : NULL;
+    const int has_front = t->L.fh > 0;
+    t->front = has_front ? lpi_front_ws_create(&t->L, 1, 0) : NULL;
+    t->dcond = has_front && t->L.fr > 0 ? falloc((size_t)t->Cc * cols) : NULL;
     const int stft_dn = cfg->domain == LIMPID_DOMAIN_STFT && cfg->task == LIMPID_TASK_DENOISE;
     t->lw = stft_dn ? falloc((size_t)(t->L.Cx / 2) * cols) : NULL;
     t->eps = falloc(nx);
@@ -293,7 +301,8 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->cls = calloc((size_t)t->B, sizeof *t->cls);
     t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
     if (!t->p || !t->g || !t->m || !t->v || !t->ema || !t->x0 || (t->Cc > 0 && !t->cond) ||
-        (own_cond && !t->ncond) || (stft_dn && !t->lw) ||
+        (own_cond && !t->ncond) || (stft_dn && !t->lw) || (has_front && !t->front) ||
+        (has_front && t->L.fr > 0 && !t->dcond) ||
         (cfg->input_scale != LIMPID_INPUT_SCALE_NONE && !t->xin) ||
         !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
         !scratch_ok || !t->tstep || !t->abar || !t->isse || !t->mu || !t->cls || !t->ws) {
@@ -609,6 +618,8 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     const float *netc = t->Cc > 0 ? lpi_cond_features(&t->cfg, t->cond, ld, ld, (size_t)Lf, NULL,
                                                       t->ncond)
                                   : NULL;
+    if (t->front) /* the per-bin front end: extra cond rows and threshold offsets */
+        lpi_front_forward(&t->L, params, t->front, t->ncond, ld, nb, Lf);
     const float *xin = t->xt;
     if (t->xin) { /* input_scale: each item's columns scaled by its own sqrt(abar) */
         for (int c = 0; c < Cx; c++)
@@ -620,6 +631,7 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     }
     lpi_net_forward(&t->L, params, t->ws, xin, netc, t->tstep,
                     t->L.K > 0 ? t->cls : NULL, nb, Lf, t->out);
+    lpi_front_add(&t->L, t->out, ld, t->ncond, ld, ld);
     lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, ld, t->pred);
     /* squared errors per item (isse[b]), weighted when loss_weight > 0 */
     const int weighted = loss_weights(t, ld, nb);
@@ -727,7 +739,10 @@ static limpid_status loss_and_grad(limpid_trainer *t, const float *params, const
                            ld, B, t->Lf, t->mu, NULL, t->dout, k);
     }
     memset(t->g, 0, t->L.n_params * sizeof *t->g);
-    lpi_net_backward(&t->L, params, t->ws, t->dout, t->g, NULL, NULL);
+    lpi_net_backward(&t->L, params, t->ws, t->dout, t->g, NULL, t->dcond);
+    if (t->front) /* o1 = out + offsets: d offsets = d out's first bins rows */
+        lpi_front_backward(&t->L, params, t->front, t->ncond, ld, B, t->Lf, t->dout, ld,
+                           t->dcond, t->g);
     return LIMPID_OK;
 }
 
