@@ -46,7 +46,9 @@ static void usage(FILE *f)
 "                    0 (default): compressed-domain MSE; may change a resumed run\n"
 "  --loss-norm N     how items share the loss: batch (default: --loss-weight's mean power\n"
 "                    over the batch, so loud items dominate), item (each item's own), log\n"
-"                    (mean of ln(item error)); may change a resumed run\n"
+"                    (mean of ln(item error)), noise (STFT denoisers: each item's error in\n"
+"                    the linear spectrum over its noise's energy there; --loss-weight does\n"
+"                    not apply); may change a resumed run\n"
 "  --mask-loss M     wiener_floor head: add M x the divergence of the head's gain from the\n"
 "                    ideal gain min(1, |clean| / |noisy|) per bin (a gradient that does not\n"
 "                    vanish on loud noise); 0 (default): off; may change a resumed run\n"
@@ -266,9 +268,11 @@ static int parse_options(int argc, char **argv, train_opts *o)
                 o->loss_norm = LIMPID_LOSS_NORM_ITEM;
             else if (!strcmp(v, "log"))
                 o->loss_norm = LIMPID_LOSS_NORM_LOG;
+            else if (!strcmp(v, "noise"))
+                o->loss_norm = LIMPID_LOSS_NORM_NOISE;
             else
                 return cli_usage_error(CMD, "bad value '%s' for --loss-norm (expected batch, "
-                                            "item or log)", v);
+                                            "item, log or noise)", v);
             o->have_loss_norm = 1;
             break;
         case OPT_MASKL:
@@ -761,8 +765,11 @@ int cmd_train(int argc, char **argv)
             limpid_trainer_set_t_top(R.t, (float)o->t_top); /* range checked by the parser */
         if (o->have_loss_w)
             limpid_trainer_set_loss_weight(R.t, (float)o->loss_w);
-        if (o->have_loss_norm)
-            limpid_trainer_set_loss_norm(R.t, o->loss_norm);
+        if (o->have_loss_norm && limpid_trainer_set_loss_norm(R.t, o->loss_norm) != LIMPID_OK) {
+            rc = cli_usage_error(CMD, "--loss-norm noise needs an STFT-domain denoiser (%s is "
+                                      "not one)", o->resume);
+            goto out_rc;
+        }
         if (o->have_mask_l && limpid_trainer_set_mask_loss(R.t, (float)o->mask_l) != LIMPID_OK) {
             rc = cli_usage_error(CMD, "--mask-loss needs a denoiser with the wiener_floor head "
                                       "(%s has another)", o->resume);
@@ -1029,6 +1036,12 @@ int cmd_train(int argc, char **argv)
             limpid_train_config_default(&d);
             int64_t w = tc.total_steps / 5;
             tc.warmup = (int)(w < d.warmup ? w : d.warmup);
+        }
+        if (tc.loss_norm == LIMPID_LOSS_NORM_NOISE &&
+            (cfg.task != LIMPID_TASK_DENOISE || cfg.domain != LIMPID_DOMAIN_STFT)) {
+            rc = cli_usage_error(CMD, "the noise loss normalisation (--loss-norm or loss_norm) "
+                                      "needs an STFT-domain denoiser");
+            goto out_rc;
         }
         if (tc.mask_loss > 0.0f && cfg.head != LIMPID_HEAD_WIENER_FLOOR) {
             rc = cli_usage_error(CMD, "a mask loss (--mask-loss or mask_loss) needs a denoiser "

@@ -296,8 +296,10 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->train.loss_norm = LIMPID_LOSS_NORM_ITEM;
         else if (word_is(v, "log", NULL))
             out->train.loss_norm = LIMPID_LOSS_NORM_LOG;
+        else if (word_is(v, "noise", NULL))
+            out->train.loss_norm = LIMPID_LOSS_NORM_NOISE;
         else
-            return snprintf(expect, elen, "batch, item or log"), -1;
+            return snprintf(expect, elen, "batch, item, log or noise"), -1;
         return 0;
     }
     return -1;

@@ -482,10 +482,19 @@ START_TEST(test_create_checks)
     ck_assert_int_eq(limpid_trainer_set_loss_weight(t, 1.5f), LIMPID_ERR_INVALID);
     ck_assert_int_eq(limpid_trainer_set_loss_weight(t, 1.0f), LIMPID_OK);
     ck_assert(limpid_trainer_train_config(t)->loss_weight == 1.0f);
-    ck_assert_int_eq(limpid_trainer_set_loss_norm(t, 3), LIMPID_ERR_INVALID);
+    ck_assert_int_eq(limpid_trainer_set_loss_norm(t, 4), LIMPID_ERR_INVALID);
     ck_assert_int_eq(limpid_trainer_set_loss_norm(t, -1), LIMPID_ERR_INVALID);
     ck_assert_int_eq(limpid_trainer_set_loss_norm(t, LIMPID_LOSS_NORM_ITEM), LIMPID_OK);
     ck_assert(limpid_trainer_train_config(t)->loss_norm == LIMPID_LOSS_NORM_ITEM);
+    {   /* the noise normalisation needs an STFT denoiser */
+        limpid_config xcfg;
+        tiny_cfg(&xcfg, LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_STFT);
+        limpid_train_config xt = d;
+        xt.loss_norm = LIMPID_LOSS_NORM_NOISE;
+        limpid_trainer *tx = NULL;
+        ck_assert_int_eq(limpid_trainer_create(&tx, &xcfg, NULL, &xt), LIMPID_ERR_INVALID);
+        ck_assert_int_eq(limpid_trainer_set_loss_norm(t, LIMPID_LOSS_NORM_NOISE), LIMPID_OK);
+    }
     /* the mask loss needs the wiener_floor head (tiny_cfg has another) */
     ck_assert(cfg.head != LIMPID_HEAD_WIENER_FLOOR);
     ck_assert_int_eq(limpid_trainer_set_mask_loss(t, 0.5f), LIMPID_ERR_INVALID);
@@ -735,10 +744,14 @@ START_TEST(test_objective_gradient)
         }
     /* cases: the three normalisations, then ITEM and LOG with the mask loss, then ITEM with
      * the mask loss and a per-bin front end (threshold offsets and extra cond rows) */
-    enum { CASES = 6, FRONT = 5 };
+    enum { CASES = 8, FRONT = 5, NOISE = 6, NOISE_A = 7 };
     const int norms[CASES] = {LIMPID_LOSS_NORM_BATCH, LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
-                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG, LIMPID_LOSS_NORM_ITEM};
-    const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f};
+                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG, LIMPID_LOSS_NORM_ITEM,
+                              LIMPID_LOSS_NORM_NOISE, LIMPID_LOSS_NORM_NOISE};
+    const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f, 0.0f, 0.5f};
+    /* NOISE: the linear-domain loss, at a = 0.5 (k = 1) and a = 0.3 (with the mask loss) */
+    limpid_config acfg = cfg;
+    acfg.compress_exp = 0.3f;
     float *gsave[CASES] = {NULL};
     limpid_config fcfg = cfg;
     fcfg.front_hidden = 6;
@@ -760,7 +773,9 @@ START_TEST(test_objective_gradient)
         tc.t_top = 0.5f;
         tc.warmup = 0;
         limpid_trainer *t = NULL;
-        ck_assert_int_eq(limpid_trainer_create(&t, cs == FRONT ? &fcfg : &cfg, NULL, &tc),
+        ck_assert_int_eq(limpid_trainer_create(&t, cs == FRONT ? &fcfg : cs == NOISE_A ? &acfg
+                                                                          : &cfg,
+                                               NULL, &tc),
                          LIMPID_OK);
         run_tones(t, 0, 3, NULL); /* the final layer (and front.w3) no longer zero */
         size_t n;

@@ -500,7 +500,17 @@ typedef struct limpid_train_config {
  * and the loss is the mean over items of ln(item error), an SDR-like loss: each item's
  * gradient is divided by its own error (times the batch's mean error, so the step size stays
  * that of ITEM), and the items a model does worst on count most. */
-enum { LIMPID_LOSS_NORM_BATCH = 0, LIMPID_LOSS_NORM_ITEM = 1, LIMPID_LOSS_NORM_LOG = 2 };
+/* NOISE (STFT denoisers): each item's loss is the squared error of its estimate in the linear
+ * STFT domain (the compressed features decompressed) over the energy of the item's noise there
+ * (noisy minus clean): the residual-noise ratio, 1 for an estimate no better than the noisy
+ * input, 10^(-X/10) for one X dB better in SDR, so items count alike at any level and SNR and
+ * the error is the one SI-SDR sees (loud bins by their energy). loss_weight does not apply. */
+enum {
+    LIMPID_LOSS_NORM_BATCH = 0,
+    LIMPID_LOSS_NORM_ITEM = 1,
+    LIMPID_LOSS_NORM_LOG = 2,
+    LIMPID_LOSS_NORM_NOISE = 3
+};
 
 /* batch 16, crop 32768 samples, lr 1e-3 -> lr_min 1e-5 (cosine), warm-up 200, total 20000
  * steps, weight decay 0.01, Adam betas 0.9 / 0.999, eps 1e-8, clip 1.0, EMA 0.999, seed 1,

@@ -138,8 +138,12 @@ static limpid_status train_config_check(const limpid_config *cfg, const limpid_t
         TBAD("share of items at t = T %g is outside [0, 1]", (double)tc->t_top);
     if (!(tc->loss_weight >= 0.0f && tc->loss_weight <= 1.0f))
         TBAD("loss weight %g is outside [0, 1]", (double)tc->loss_weight);
-    if (tc->loss_norm < LIMPID_LOSS_NORM_BATCH || tc->loss_norm > LIMPID_LOSS_NORM_LOG)
-        TBAD("loss normalisation %d is not one of 0 (batch), 1 (item), 2 (log)", tc->loss_norm);
+    if (tc->loss_norm < LIMPID_LOSS_NORM_BATCH || tc->loss_norm > LIMPID_LOSS_NORM_NOISE)
+        TBAD("loss normalisation %d is not one of 0 (batch), 1 (item), 2 (log), 3 (noise)",
+             tc->loss_norm);
+    if (tc->loss_norm == LIMPID_LOSS_NORM_NOISE &&
+        (cfg->task != LIMPID_TASK_DENOISE || cfg->domain != LIMPID_DOMAIN_STFT))
+        TBAD("the noise loss normalisation needs an STFT-domain denoiser");
     if (!(tc->mask_loss >= 0.0f && tc->mask_loss <= 100.0f))
         TBAD("mask loss %g is outside [0, 100]", (double)tc->mask_loss);
     if (tc->mask_loss > 0.0f && (cfg->head != LIMPID_HEAD_WIENER_FLOOR ||
@@ -382,7 +386,9 @@ limpid_status limpid_trainer_set_loss_weight(limpid_trainer *t, float lambda)
 
 limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int norm)
 {
-    if (!t || norm < LIMPID_LOSS_NORM_BATCH || norm > LIMPID_LOSS_NORM_LOG)
+    if (!t || norm < LIMPID_LOSS_NORM_BATCH || norm > LIMPID_LOSS_NORM_NOISE ||
+        (norm == LIMPID_LOSS_NORM_NOISE &&
+         (t->cfg.task != LIMPID_TASK_DENOISE || t->cfg.domain != LIMPID_DOMAIN_STFT)))
         return LIMPID_ERR_INVALID;
     t->tc.loss_norm = norm;
     return LIMPID_OK;
@@ -571,6 +577,70 @@ static int loss_weights(limpid_trainer *t, size_t ld, int nb)
     return 1;
 }
 
+/* A compressed bin u = (re, im) back to the linear spectrum, D(u) = |u|^k u (k = 1/a - 1; the
+ * scale beta^(1/a) is left in: it cancels in LOSS_NORM_NOISE's ratios). */
+static inline void decompress_bin(float re, float im, double k, double *dr, double *di)
+{
+    const double m = sqrt((double)re * re + (double)im * im);
+    const double mk = k == 1.0 ? m : m > 0.0 ? pow(m, k) : 0.0;
+    *dr = mk * re;
+    *di = mk * im;
+}
+
+/* LOSS_NORM_NOISE over nb items: E_b = sum over item b's bins of |D(pred) - D(x0)|^2 and
+ * N_b = sum |D(cond) - D(x0)|^2 (its noise), isse[b] = Cx Lf E_b / N_b, so that sse / count
+ * is the mean over items of E_b / N_b. N_b has 1e-3 of the item's clean energy added (an
+ * item with next to no noise counts as one at 30 dB SNR). With dpred: the gradient of
+ * sse / count, (1 / nb) (1 / N_b) J^T 2 (D(pred) - D(x0)) per bin, where J^T e =
+ * m^k (e + k u^ (u^ . e)) with m = |u|, u^ = u / m. */
+static void noise_norm_loss(limpid_trainer *t, size_t ld, int nb, float *dpred)
+{
+    const int F = t->Cx / 2;
+    const size_t Lf = (size_t)t->Lf;
+    const double k = 1.0 / (double)t->cfg.compress_exp - 1.0;
+    for (int b = 0; b < nb; b++) {
+        double E = 0.0, N = 0.0, C = 0.0;
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * ld + (size_t)b * Lf, im = re + (size_t)F * ld;
+            for (size_t n = 0; n < Lf; n++) {
+                double er, ei, sr, si, yr, yi;
+                decompress_bin(t->pred[re + n], t->pred[im + n], k, &er, &ei);
+                decompress_bin(t->x0[re + n], t->x0[im + n], k, &sr, &si);
+                decompress_bin(t->cond[re + n], t->cond[im + n], k, &yr, &yi);
+                E += (er - sr) * (er - sr) + (ei - si) * (ei - si);
+                N += (yr - sr) * (yr - sr) + (yi - si) * (yi - si);
+                C += sr * sr + si * si;
+            }
+        }
+        N += 1e-3 * C + 1e-30;
+        t->isse[b] = (double)t->Cx * (double)Lf * E / N;
+        if (!dpred)
+            continue;
+        const double g = 2.0 / ((double)nb * N);
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * ld + (size_t)b * Lf, im = re + (size_t)F * ld;
+            for (size_t n = 0; n < Lf; n++) {
+                const double ur = t->pred[re + n], ui = t->pred[im + n];
+                double er, ei, sr, si;
+                decompress_bin((float)ur, (float)ui, k, &er, &ei);
+                decompress_bin(t->x0[re + n], t->x0[im + n], k, &sr, &si);
+                er -= sr;
+                ei -= si;
+                const double m = sqrt(ur * ur + ui * ui);
+                double jr = 0.0, ji = 0.0;
+                if (m > 0.0) {
+                    const double mk = k == 1.0 ? m : pow(m, k);
+                    const double ue = (ur * er + ui * ei) / m;
+                    jr = mk * (er + k * ur / m * ue);
+                    ji = mk * (ei + k * ui / m * ue);
+                }
+                dpred[re + n] = (float)(g * jr);
+                dpred[im + n] = (float)(g * ji);
+            }
+        }
+    }
+}
+
 /* Loss of nb items (item b at clean/noisy + b*crop_samples): features x0 (and cond), x_t,
  * network output, prediction and target. The caller has filled tstep[b], abar[b] and the
  * noise eps of each item. *sse = sum of squared errors over Cx*nb*Lf values; pred and tgt
@@ -634,10 +704,13 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     lpi_front_add(&t->L, t->out, ld, t->ncond, ld, ld);
     lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, ld, t->pred);
     /* squared errors per item (isse[b]), weighted when loss_weight > 0 */
-    const int weighted = loss_weights(t, ld, nb);
+    const int noise_norm = t->tc.loss_norm == LIMPID_LOSS_NORM_NOISE;
+    const int weighted = !noise_norm && loss_weights(t, ld, nb);
     for (int b = 0; b < nb; b++)
         t->isse[b] = 0.0;
-    for (int c = 0; c < Cx; c++) { /* (weighted: Cx = 2 bins, row c is bin c mod bins) */
+    if (noise_norm)
+        noise_norm_loss(t, ld, nb, NULL);
+    for (int c = 0; c < Cx && !noise_norm; c++) { /* (weighted: row c is bin c mod bins) */
         const float *w = weighted ? t->lw + (size_t)(c % (Cx / 2)) * ld : NULL;
         const size_t o = (size_t)c * ld;
         for (int b = 0; b < nb; b++) {
@@ -712,8 +785,12 @@ static limpid_status loss_and_grad(limpid_trainer *t, const float *params, const
 
     /* d loss / d pred = 2 w (pred - tgt) / count, per item times isse_mean / isse[b] for LOG */
     const int Cx = t->Cx;
-    const int weighted = t->tc.loss_weight > 0.0f && t->lw && t->cond; /* lw: forward_batch */
-    for (int b = 0; b < B; b++) {
+    const int noise_norm = t->tc.loss_norm == LIMPID_LOSS_NORM_NOISE;
+    /* (lw: made by forward_batch) */
+    const int weighted = !noise_norm && t->tc.loss_weight > 0.0f && t->lw && t->cond;
+    if (noise_norm)
+        noise_norm_loss(t, ld, B, t->dpred);
+    for (int b = 0; b < B && !noise_norm; b++) {
         double k = 2.0 / (double)count;
         if (t->tc.loss_norm == LIMPID_LOSS_NORM_LOG)
             k *= (sse / (double)B) / (t->isse[b] + 1e-30);
@@ -1131,7 +1208,7 @@ static limpid_status load_train_config(const lpi_container *c, limpid_train_conf
         tc->loss_weight = (float)kt->f;
     kt = lpi_container_kv(c, "train.loss_norm");
     if (kt && kt->type == LPI_KV_I64 && kt->i >= LIMPID_LOSS_NORM_BATCH &&
-        kt->i <= LIMPID_LOSS_NORM_LOG)
+        kt->i <= LIMPID_LOSS_NORM_NOISE)
         tc->loss_norm = (int)kt->i;
     kt = lpi_container_kv(c, "train.mask_loss");
     if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 100.0)
