@@ -111,7 +111,8 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
         lpi_schedule_init(&sch, cfg) != LIMPID_OK)
         return 1;
     float *scr = malloc((lpi_feature_scratch(cfg, n) + 1) * sizeof(float));
-    float *S = malloc(cnt * sizeof *S), *Y = malloc(cnt * sizeof *Y), *xt = malloc(cnt * sizeof *xt);
+    float *S = malloc(cnt * sizeof *S), *Y = malloc(cnt * sizeof *Y);
+    float *xt = malloc(cnt * sizeof *xt);
     float *nc = malloc(lpi_front_ncond_rows(L) * (size_t)Lf * sizeof *nc);
     float *out = malloc((size_t)L->Co * Lf * sizeof *out), *pred = malloc(cnt * sizeof *pred);
     float *ideal = malloc(plane * sizeof *ideal), *w = malloc(plane * sizeof *w);
@@ -141,7 +142,8 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
             double g = ((double)S[a] * Y[a] + (double)S[b] * Y[b]) / p;
             g = g < 0.01 ? 0.01 : g > 0.99 ? 0.99 : g;
             const double mf = nc[plane + a]; /* the floor feature (ln M + 6) / 3 */
-            ideal[a] = (float)((log(1.0 / g - 1.0) + 2.0 * log(p)) / 2.0 - log(3.0) - 3.0 * mf + 6.0);
+            ideal[a] = (float)((log(1.0 / g - 1.0) + 2.0 * log(p)) / 2.0 - log(3.0) - 3.0 * mf +
+                               6.0);
             w[a] = (float)p;
             const double lr = (double)out[b] * xt[a], li = (double)out[b] * xt[b];
             eg += lr * lr + li * li;

@@ -81,7 +81,8 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
     const size_t cnt = (size_t)Cx * Lf;
     limpid_stft *stft = NULL;
     ck_assert_int_eq(limpid_stft_create(&stft, cfg->n_fft, cfg->hop, cfg->window), LIMPID_OK);
-    float *Y = malloc(cnt * 4), *nc = malloc(lpi_front_ncond_rows(&m->layout) * (size_t)Lf * 4), *xt = malloc(cnt * 4), *eps = malloc(cnt * 4),
+    float *Y = malloc(cnt * 4), *nc = malloc(lpi_front_ncond_rows(&m->layout) * (size_t)Lf * 4),
+          *xt = malloc(cnt * 4), *eps = malloc(cnt * 4),
           *out = malloc(cnt * 4), *pred = malloc(cnt * 4), *x0 = malloc(cnt * 4),
           *scr = malloc((lpi_feature_scratch(cfg, n) + 1) * 4), *xs = malloc(cnt * 4);
     ck_assert_int_eq(lpi_features_from_audio(cfg, stft, x, n, Y, (size_t)Lf, scr), LIMPID_OK);

@@ -110,7 +110,8 @@ limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m, int max
     c->tail = malloc(c->overlap * sizeof(float));
     if (c->ws)
         lpi_net_ws_cache_cond(c->ws, 1);
-    if (!c->ws || !c->cond || !c->ncond || (c->L->fh > 0 && !c->front) || !c->x || !c->out || !c->pred || !c->zeros || !c->samp_scratch ||
+    if (!c->ws || !c->cond || !c->ncond || (c->L->fh > 0 && !c->front) || !c->x || !c->out ||
+        !c->pred || !c->zeros || !c->samp_scratch ||
         (cfg->input_scale != LIMPID_INPUT_SCALE_NONE && !c->xin) ||
         !c->feat_scratch || !c->blk_in || !c->blk_out || !c->tail)
         goto fail;
