@@ -47,8 +47,9 @@ static void usage(FILE *f)
 "  --loss-norm N     how items share the loss: batch (default: --loss-weight's mean power\n"
 "                    over the batch, so loud items dominate), item (each item's own), log\n"
 "                    (mean of ln(item error)), noise (STFT denoisers: each item's error in\n"
-"                    the linear spectrum over its noise's energy there; --loss-weight does\n"
-"                    not apply); may change a resumed run\n"
+"                    the linear spectrum over its noise's energy there, r; --loss-weight does\n"
+"                    not apply), noise_db (as noise, ln(1 + r / 0.01): each item's SDR gain\n"
+"                    in dB); may change a resumed run\n"
 "  --mask-loss M     wiener_floor head: add M x the divergence of the head's gain from the\n"
 "                    ideal gain min(1, |clean| / |noisy|) per bin (a gradient that does not\n"
 "                    vanish on loud noise); 0 (default): off; may change a resumed run\n"
@@ -270,9 +271,11 @@ static int parse_options(int argc, char **argv, train_opts *o)
                 o->loss_norm = LIMPID_LOSS_NORM_LOG;
             else if (!strcmp(v, "noise"))
                 o->loss_norm = LIMPID_LOSS_NORM_NOISE;
+            else if (!strcmp(v, "noise_db"))
+                o->loss_norm = LIMPID_LOSS_NORM_NOISE_DB;
             else
                 return cli_usage_error(CMD, "bad value '%s' for --loss-norm (expected batch, "
-                                            "item, log or noise)", v);
+                                            "item, log, noise or noise_db)", v);
             o->have_loss_norm = 1;
             break;
         case OPT_MASKL:
@@ -766,8 +769,8 @@ int cmd_train(int argc, char **argv)
         if (o->have_loss_w)
             limpid_trainer_set_loss_weight(R.t, (float)o->loss_w);
         if (o->have_loss_norm && limpid_trainer_set_loss_norm(R.t, o->loss_norm) != LIMPID_OK) {
-            rc = cli_usage_error(CMD, "--loss-norm noise needs an STFT-domain denoiser (%s is "
-                                      "not one)", o->resume);
+            rc = cli_usage_error(CMD, "--loss-norm noise or noise_db needs an STFT-domain "
+                                      "denoiser (%s is not one)", o->resume);
             goto out_rc;
         }
         if (o->have_mask_l && limpid_trainer_set_mask_loss(R.t, (float)o->mask_l) != LIMPID_OK) {
@@ -1037,7 +1040,7 @@ int cmd_train(int argc, char **argv)
             int64_t w = tc.total_steps / 5;
             tc.warmup = (int)(w < d.warmup ? w : d.warmup);
         }
-        if (tc.loss_norm == LIMPID_LOSS_NORM_NOISE &&
+        if (tc.loss_norm >= LIMPID_LOSS_NORM_NOISE &&
             (cfg.task != LIMPID_TASK_DENOISE || cfg.domain != LIMPID_DOMAIN_STFT)) {
             rc = cli_usage_error(CMD, "the noise loss normalisation (--loss-norm or loss_norm) "
                                       "needs an STFT-domain denoiser");

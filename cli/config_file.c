@@ -298,8 +298,10 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->train.loss_norm = LIMPID_LOSS_NORM_LOG;
         else if (word_is(v, "noise", NULL))
             out->train.loss_norm = LIMPID_LOSS_NORM_NOISE;
+        else if (word_is(v, "noise_db", NULL))
+            out->train.loss_norm = LIMPID_LOSS_NORM_NOISE_DB;
         else
-            return snprintf(expect, elen, "batch, item, log or noise"), -1;
+            return snprintf(expect, elen, "batch, item, log, noise or noise_db"), -1;
         return 0;
     }
     return -1;

@@ -482,7 +482,7 @@ START_TEST(test_create_checks)
     ck_assert_int_eq(limpid_trainer_set_loss_weight(t, 1.5f), LIMPID_ERR_INVALID);
     ck_assert_int_eq(limpid_trainer_set_loss_weight(t, 1.0f), LIMPID_OK);
     ck_assert(limpid_trainer_train_config(t)->loss_weight == 1.0f);
-    ck_assert_int_eq(limpid_trainer_set_loss_norm(t, 4), LIMPID_ERR_INVALID);
+    ck_assert_int_eq(limpid_trainer_set_loss_norm(t, 5), LIMPID_ERR_INVALID);
     ck_assert_int_eq(limpid_trainer_set_loss_norm(t, -1), LIMPID_ERR_INVALID);
     ck_assert_int_eq(limpid_trainer_set_loss_norm(t, LIMPID_LOSS_NORM_ITEM), LIMPID_OK);
     ck_assert(limpid_trainer_train_config(t)->loss_norm == LIMPID_LOSS_NORM_ITEM);
@@ -747,9 +747,10 @@ START_TEST(test_objective_gradient)
     enum { CASES = 8, FRONT = 5, NOISE = 6, NOISE_A = 7 };
     const int norms[CASES] = {LIMPID_LOSS_NORM_BATCH, LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG, LIMPID_LOSS_NORM_ITEM,
-                              LIMPID_LOSS_NORM_NOISE, LIMPID_LOSS_NORM_NOISE};
+                              LIMPID_LOSS_NORM_NOISE, LIMPID_LOSS_NORM_NOISE_DB};
     const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f, 0.0f, 0.5f};
-    /* NOISE: the linear-domain loss, at a = 0.5 (k = 1) and a = 0.3 (with the mask loss) */
+    /* the linear-domain losses: NOISE at a = 0.5 (k = 1), NOISE_DB at a = 0.3 with the mask
+     * loss */
     limpid_config acfg = cfg;
     acfg.compress_exp = 0.3f;
     float *gsave[CASES] = {NULL};

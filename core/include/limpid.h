@@ -502,14 +502,19 @@ typedef struct limpid_train_config {
  * that of ITEM), and the items a model does worst on count most. */
 /* NOISE (STFT denoisers): each item's loss is the squared error of its estimate in the linear
  * STFT domain (the compressed features decompressed) over the energy of the item's noise there
- * (noisy minus clean): the residual-noise ratio, 1 for an estimate no better than the noisy
+ * (noisy minus clean): the residual-noise ratio r, 1 for an estimate no better than the noisy
  * input, 10^(-X/10) for one X dB better in SDR, so items count alike at any level and SNR and
- * the error is the one SI-SDR sees (loud bins by their energy). loss_weight does not apply. */
+ * the error is the one SI-SDR sees (loud bins by their energy). loss_weight does not apply.
+ * NOISE_DB: as NOISE with the item loss ln(1 + r / 0.01): where r >> 0.01 the item's SDR gain
+ * in dB (the mean over items follows the mean SI-SDR improvement, where NOISE's mean of r is
+ * ruled by the items with the least to gain); estimates better than 20 dB fade out, so items
+ * at small t (x_t nearly x0) do not take over. */
 enum {
     LIMPID_LOSS_NORM_BATCH = 0,
     LIMPID_LOSS_NORM_ITEM = 1,
     LIMPID_LOSS_NORM_LOG = 2,
-    LIMPID_LOSS_NORM_NOISE = 3
+    LIMPID_LOSS_NORM_NOISE = 3,
+    LIMPID_LOSS_NORM_NOISE_DB = 4
 };
 
 /* batch 16, crop 32768 samples, lr 1e-3 -> lr_min 1e-5 (cosine), warm-up 200, total 20000

@@ -138,10 +138,10 @@ static limpid_status train_config_check(const limpid_config *cfg, const limpid_t
         TBAD("share of items at t = T %g is outside [0, 1]", (double)tc->t_top);
     if (!(tc->loss_weight >= 0.0f && tc->loss_weight <= 1.0f))
         TBAD("loss weight %g is outside [0, 1]", (double)tc->loss_weight);
-    if (tc->loss_norm < LIMPID_LOSS_NORM_BATCH || tc->loss_norm > LIMPID_LOSS_NORM_NOISE)
-        TBAD("loss normalisation %d is not one of 0 (batch), 1 (item), 2 (log), 3 (noise)",
-             tc->loss_norm);
-    if (tc->loss_norm == LIMPID_LOSS_NORM_NOISE &&
+    if (tc->loss_norm < LIMPID_LOSS_NORM_BATCH || tc->loss_norm > LIMPID_LOSS_NORM_NOISE_DB)
+        TBAD("loss normalisation %d is not one of 0 (batch), 1 (item), 2 (log), 3 (noise), "
+             "4 (noise_db)", tc->loss_norm);
+    if (tc->loss_norm >= LIMPID_LOSS_NORM_NOISE &&
         (cfg->task != LIMPID_TASK_DENOISE || cfg->domain != LIMPID_DOMAIN_STFT))
         TBAD("the noise loss normalisation needs an STFT-domain denoiser");
     if (!(tc->mask_loss >= 0.0f && tc->mask_loss <= 100.0f))
@@ -386,8 +386,8 @@ limpid_status limpid_trainer_set_loss_weight(limpid_trainer *t, float lambda)
 
 limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int norm)
 {
-    if (!t || norm < LIMPID_LOSS_NORM_BATCH || norm > LIMPID_LOSS_NORM_NOISE ||
-        (norm == LIMPID_LOSS_NORM_NOISE &&
+    if (!t || norm < LIMPID_LOSS_NORM_BATCH || norm > LIMPID_LOSS_NORM_NOISE_DB ||
+        (norm >= LIMPID_LOSS_NORM_NOISE &&
          (t->cfg.task != LIMPID_TASK_DENOISE || t->cfg.domain != LIMPID_DOMAIN_STFT)))
         return LIMPID_ERR_INVALID;
     t->tc.loss_norm = norm;
@@ -587,12 +587,14 @@ static inline void decompress_bin(float re, float im, double k, double *dr, doub
     *di = mk * im;
 }
 
-/* LOSS_NORM_NOISE over nb items: E_b = sum over item b's bins of |D(pred) - D(x0)|^2 and
- * N_b = sum |D(cond) - D(x0)|^2 (its noise), isse[b] = Cx Lf E_b / N_b, so that sse / count
- * is the mean over items of E_b / N_b. N_b has 1e-3 of the item's clean energy added (an
- * item with next to no noise counts as one at 30 dB SNR). With dpred: the gradient of
- * sse / count, (1 / nb) (1 / N_b) J^T 2 (D(pred) - D(x0)) per bin, where J^T e =
+/* LOSS_NORM_NOISE(_DB) over nb items: E_b = sum over item b's bins of |D(pred) - D(x0)|^2
+ * and N_b = sum |D(cond) - D(x0)|^2 (its noise), r_b = E_b / N_b, item loss l_b = r_b (NOISE)
+ * or ln(1 + r_b / NOISE_DB_EPS) (NOISE_DB); isse[b] = Cx Lf l_b, so that sse / count is the
+ * mean over items of l_b (without dpred; with it, only the gradient). N_b has 1e-3 of the item's clean energy added (an item with next to
+ * no noise counts as one at 30 dB SNR). With dpred: the gradient of sse / count,
+ * (1 / nb) (dl_b / dr_b) (1 / N_b) J^T 2 (D(pred) - D(x0)) per bin, where J^T e =
  * m^k (e + k u^ (u^ . e)) with m = |u|, u^ = u / m. */
+#define NOISE_DB_EPS 0.01
 static void noise_norm_loss(limpid_trainer *t, size_t ld, int nb, float *dpred)
 {
     const int F = t->Cx / 2;
@@ -613,10 +615,13 @@ static void noise_norm_loss(limpid_trainer *t, size_t ld, int nb, float *dpred)
             }
         }
         N += 1e-3 * C + 1e-30;
-        t->isse[b] = (double)t->Cx * (double)Lf * E / N;
-        if (!dpred)
+        const int db = t->tc.loss_norm == LIMPID_LOSS_NORM_NOISE_DB;
+        const double r = E / N;
+        if (!dpred) { /* (with dpred: isse is forward_batch's, the mask loss's term in it) */
+            t->isse[b] = (double)t->Cx * (double)Lf * (db ? log1p(r / NOISE_DB_EPS) : r);
             continue;
-        const double g = 2.0 / ((double)nb * N);
+        }
+        const double g = 2.0 / ((double)nb * N) * (db ? 1.0 / (NOISE_DB_EPS + r) : 1.0);
         for (int f = 0; f < F; f++) {
             const size_t re = (size_t)f * ld + (size_t)b * Lf, im = re + (size_t)F * ld;
             for (size_t n = 0; n < Lf; n++) {
@@ -704,7 +709,7 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     lpi_front_add(&t->L, t->out, ld, t->ncond, ld, ld);
     lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, ld, t->pred);
     /* squared errors per item (isse[b]), weighted when loss_weight > 0 */
-    const int noise_norm = t->tc.loss_norm == LIMPID_LOSS_NORM_NOISE;
+    const int noise_norm = t->tc.loss_norm >= LIMPID_LOSS_NORM_NOISE;
     const int weighted = !noise_norm && loss_weights(t, ld, nb);
     for (int b = 0; b < nb; b++)
         t->isse[b] = 0.0;
@@ -785,7 +790,7 @@ static limpid_status loss_and_grad(limpid_trainer *t, const float *params, const
 
     /* d loss / d pred = 2 w (pred - tgt) / count, per item times isse_mean / isse[b] for LOG */
     const int Cx = t->Cx;
-    const int noise_norm = t->tc.loss_norm == LIMPID_LOSS_NORM_NOISE;
+    const int noise_norm = t->tc.loss_norm >= LIMPID_LOSS_NORM_NOISE;
     /* (lw: made by forward_batch) */
     const int weighted = !noise_norm && t->tc.loss_weight > 0.0f && t->lw && t->cond;
     if (noise_norm)
@@ -1208,7 +1213,7 @@ static limpid_status load_train_config(const lpi_container *c, limpid_train_conf
         tc->loss_weight = (float)kt->f;
     kt = lpi_container_kv(c, "train.loss_norm");
     if (kt && kt->type == LPI_KV_I64 && kt->i >= LIMPID_LOSS_NORM_BATCH &&
-        kt->i <= LIMPID_LOSS_NORM_NOISE)
+        kt->i <= LIMPID_LOSS_NORM_NOISE_DB)
         tc->loss_norm = (int)kt->i;
     kt = lpi_container_kv(c, "train.mask_loss");
     if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 100.0)
