@@ -590,8 +590,9 @@ static inline void decompress_bin(float re, float im, double k, double *dr, doub
 /* LOSS_NORM_NOISE(_DB) over nb items: E_b = sum over item b's bins of |D(pred) - D(x0)|^2
  * and N_b = sum |D(cond) - D(x0)|^2 (its noise), r_b = E_b / N_b, item loss l_b = r_b (NOISE)
  * or ln(1 + r_b / NOISE_DB_EPS) (NOISE_DB); isse[b] = Cx Lf l_b, so that sse / count is the
- * mean over items of l_b (without dpred; with it, only the gradient). N_b has 1e-3 of the item's clean energy added (an item with next to
- * no noise counts as one at 30 dB SNR). With dpred: the gradient of sse / count,
+ * mean over items of l_b (without dpred; with it, only the gradient). N_b has 1e-3 of the
+ * item's clean energy added (an item with next to no noise counts as one at 30 dB SNR). With
+ * dpred: the gradient of sse / count,
  * (1 / nb) (dl_b / dr_b) (1 / N_b) J^T 2 (D(pred) - D(x0)) per bin, where J^T e =
  * m^k (e + k u^ (u^ . e)) with m = |u|, u^ = u / m. */
 #define NOISE_DB_EPS 0.01
