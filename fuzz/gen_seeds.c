@@ -60,5 +60,14 @@ int main(int argc, char **argv)
     bad |= save(&c, 4, argv[1], "texture-stft-fnorm.lpm");
     c.features = LIMPID_FEATURES_MAGNITUDE; /* feat.scale and feat.mean */
     bad |= save(&c, 5, argv[1], "texture-stft-mag.lpm");
+    micro(&c, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT); /* a per-bin front end (front.*) */
+    c.head = LIMPID_HEAD_WIENER_FLOOR;
+    c.cond = LIMPID_COND_LOGPOW_FLOOR;
+    c.target = LIMPID_TARGET_X0;
+    c.front_hidden = 3;
+    c.front_bins = 1;
+    c.front_frames = 2;
+    c.front_cond = 1;
+    bad |= save(&c, 6, argv[1], "denoise-stft-front.lpm");
     return bad;
 }
