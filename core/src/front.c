@@ -98,17 +98,6 @@ static void mm(const lpi_front_ws *w, int M, int n, int K, const float *A, const
     }
 }
 
-static void bias_relu(float *x, const float *b, int rows, int n, int relu)
-{
-    for (int r = 0; r < rows; r++) {
-        float *v = x + (size_t)r * n;
-        for (int p = 0; p < n; p++) {
-            const float u = v[p] + b[r];
-            v[p] = relu && u < 0.0f ? 0.0f : u;
-        }
-    }
-}
-
 /* Patches of frames [n0, n0 + nfr) of src (rows o [0, F), m [F, 2F), leading dimension lds),
  * frames before `start` zero; then h1, h2, y of the chunk. */
 static void chunk_forward(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
@@ -139,11 +128,11 @@ static void chunk_forward(const lpi_net_layout *L, const float *P, lpi_front_ws 
                 }
             }
     mm(w, L->fh, n, L->fk, P + L->fw1, w->col, 0.0f, w->h1);
-    bias_relu(w->h1, P + L->fb1, L->fh, n, 1);
+    lpi_bias_act(w->h1, P + L->fb1, L->fh, (size_t)n, (size_t)n, 1);
     mm(w, L->fh, n, L->fh, P + L->fw2, w->h1, 0.0f, w->h2);
-    bias_relu(w->h2, P + L->fb2, L->fh, n, 1);
+    lpi_bias_act(w->h2, P + L->fb2, L->fh, (size_t)n, (size_t)n, 1);
     mm(w, 1 + L->fr, n, L->fh, P + L->fw3, w->h2, 0.0f, w->y);
-    bias_relu(w->y, P + L->fb3, 1 + L->fr, n, 0);
+    lpi_bias_act(w->y, P + L->fb3, 1 + L->fr, (size_t)n, (size_t)n, 0);
 }
 
 /* The rows output r of the chunk goes to: the threshold offsets (r = 0) or extra cond row
@@ -185,21 +174,6 @@ void lpi_front_add(const lpi_net_layout *L, float *out, size_t ldo, const float 
     }
 }
 
-static void relu_bwd(float *d, const float *v, float *gb, int rows, int n)
-{
-    for (int r = 0; r < rows; r++) {
-        float *dr = d + (size_t)r * n;
-        const float *vr = v + (size_t)r * n;
-        double s = 0.0;
-        for (int p = 0; p < n; p++) {
-            if (!(vr[p] > 0.0f))
-                dr[p] = 0.0f;
-            s += dr[p];
-        }
-        gb[r] += (float)s;
-    }
-}
-
 void lpi_front_backward(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
                         const float *ncond, size_t ld, int nb, int Lf, const float *dthr,
                         size_t ldt, const float *dcond, float *G)
@@ -221,18 +195,13 @@ void lpi_front_backward(const lpi_net_layout *L, const float *P, lpi_front_ws *w
             }
             /* y = w3 h2 + b3 */
             lpi_gemm(0, 1, ny, fh, n, 1.0f, w->y, n, w->h2, n, 1.0f, G + L->fw3, fh);
-            for (int r = 0; r < ny; r++) {
-                double s = 0.0;
-                for (int p = 0; p < n; p++)
-                    s += w->y[(size_t)r * n + p];
-                G[L->fb3 + r] += (float)s;
-            }
+            lpi_rowsum(w->y, G + L->fb3, ny, (size_t)n);
             lpi_gemm(1, 0, fh, n, ny, 1.0f, P + L->fw3, fh, w->y, n, 0.0f, w->d2, n);
-            relu_bwd(w->d2, w->h2, G + L->fb2, fh, n);
+            lpi_relu_bwd(w->d2, w->h2, G + L->fb2, fh, (size_t)n);
             /* h2 = relu(w2 h1 + b2) */
             lpi_gemm(0, 1, fh, fh, n, 1.0f, w->d2, n, w->h1, n, 1.0f, G + L->fw2, fh);
             lpi_gemm(1, 0, fh, n, fh, 1.0f, P + L->fw2, fh, w->d2, n, 0.0f, w->d1, n);
-            relu_bwd(w->d1, w->h1, G + L->fb1, fh, n);
+            lpi_relu_bwd(w->d1, w->h1, G + L->fb1, fh, (size_t)n);
             /* h1 = relu(w1 u + b1) */
             lpi_gemm(0, 1, fh, L->fk, n, 1.0f, w->d1, n, w->col, n, 1.0f, G + L->fw1, L->fk);
         }

@@ -50,8 +50,8 @@ static const float k_inv_sqrt2 = 0.70710678118654752f;
 /* Elementwise kernels. Rows of length n at stride ld unless said otherwise. */
 
 /* y[r][:] = act(y[r][:] + b[r]) ; relu when relu != 0 */
-LPI_CLONES static void k_bias_act(float *restrict y, const float *restrict b, int rows, size_t n,
-                                  size_t ld, int relu)
+LPI_CLONES void lpi_bias_act(float *restrict y, const float *restrict b, int rows, size_t n,
+                             size_t ld, int relu)
 {
     for (int r = 0; r < rows; r++) {
         float *restrict p = y + (size_t)r * ld;
@@ -339,8 +339,8 @@ LPI_CLONES static void k_gate_bwd(const float *restrict dz, const float *restric
 }
 
 /* d[r][:] *= (v[r][:] > 0) (v is a relu output; NaN passes); dbias[r] += row sum of d. */
-LPI_CLONES static void k_relu_bwd(float *restrict d, const float *restrict v,
-                                  float *restrict dbias, int rows, size_t n)
+LPI_CLONES void lpi_relu_bwd(float *restrict d, const float *restrict v, float *restrict dbias,
+                             int rows, size_t n)
 {
     for (int r = 0; r < rows; r++) {
         float *pd = d + (size_t)r * n;
@@ -363,7 +363,7 @@ LPI_CLONES static void k_relu_bwd(float *restrict d, const float *restrict v,
 }
 
 /* acc[r] += sum_j x[r][j] */
-LPI_CLONES static void k_rowsum(const float *restrict x, float *restrict acc, int rows, size_t n)
+LPI_CLONES void lpi_rowsum(const float *restrict x, float *restrict acc, int rows, size_t n)
 {
     for (int r = 0; r < rows; r++) {
         const float *p = x + (size_t)r * n;
@@ -669,12 +669,12 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
 
     /* h0 = relu(in.w x + in.b), c = relu(cond.w cond + cond.b) */
     fwd_gemm(ws, C, nc, Cx, 1.0f, P + L->in_w, Cx, x, nc, 0.0f, h, nc);
-    k_bias_act(h, P + L->in_b, C, nc, nc, 1);
+    lpi_bias_act(h, P + L->in_b, C, nc, nc, 1);
     /* c depends only on cond, not on x_t or t: across the steps of one sampling run the
      * caller may keep it (inference only; c lives in rows of col that nothing else writes). */
     if (Cc > 0 && (train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc)) {
         fwd_gemm(ws, C, nc, Cc, 1.0f, P + L->cond_w, Cc, cond, nc, 0.0f, c, nc);
-        k_bias_act(c, P + L->cond_b, C, nc, nc, 1);
+        lpi_bias_act(c, P + L->cond_b, C, nc, nc, 1);
         if (colb) /* its pair rows 3C/2 .. 2C: the last quarter of the dilated layers' input */
             lpi_amx_pack_b(nc, C, c, nc, colb + (size_t)3 * C / 2 * Np * 2, 0, C / 2);
         ws->cond_stale = 0;
@@ -738,7 +738,7 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
     }
     float *s = train ? ws->s : ws->col;
     fwd_gemm(ws, C, nc, C, inv_sqrt_n, P + L->skip_w, C, skip, nc, 0.0f, s, nc);
-    k_bias_act(s, ws->beff, C, nc, nc, 1);
+    lpi_bias_act(s, ws->beff, C, nc, nc, 1);
     return s;
 }
 
@@ -791,12 +791,12 @@ void lpi_net_backward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
 
     /* head: out = final.w s + final.b */
     lpi_gemm(0, 1, Co, C, nc, 1.0f, dout, nc, ws->s, nc, 1.0f, G + L->final_w, C);
-    k_rowsum(dout, G + L->final_b, Co, nc);
+    lpi_rowsum(dout, G + L->final_b, Co, nc);
     /* s = relu(skip.w (skip + bsum) / sqrt(N) + skip.b) */
     float *ds = ws->a;
     lpi_gemm(1, 0, C, nc, Co, 1.0f, P + L->final_w, C, dout, nc, 0.0f, ds, nc);
     memset(ws->dsrow, 0, (size_t)C * sizeof *ws->dsrow);
-    k_relu_bwd(ds, ws->s, ws->dsrow, C, nc);
+    lpi_relu_bwd(ds, ws->s, ws->dsrow, C, nc);
     lpi_gemm(0, 1, C, C, nc, inv_sqrt_n, ds, nc, skip, nc, 1.0f, G + L->skip_w, C);
     for (int o = 0; o < C; o++) {
         G[L->skip_b + o] += ws->dsrow[o];
@@ -806,7 +806,7 @@ void lpi_net_backward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
     /* d skip, the same for every layer's skip half */
     lpi_gemm(1, 0, C, nc, C, inv_sqrt_n, P + L->skip_w, C, ds, nc, 0.0f, drbot, nc);
     memset(ws->dskip_sum, 0, (size_t)C * sizeof *ws->dskip_sum);
-    k_rowsum(drbot, ws->dskip_sum, C, nc);
+    lpi_rowsum(drbot, ws->dskip_sum, C, nc);
 
     float *dz = ws->a, *z = ws->a + plane;
     for (int i = N - 1; i >= 0; i--) {
@@ -826,7 +826,7 @@ void lpi_net_backward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
                      C);
         } else {
             lpi_gemm(0, 1, 2 * C, C, nc, 1.0f, ws->dr, nc, z, nc, 1.0f, G + ly->out_w, C);
-            k_rowsum(drtop, G + ly->out_b, C, nc);
+            lpi_rowsum(drtop, G + ly->out_b, C, nc);
         }
         for (int ch = 0; ch < C; ch++)
             G[ly->out_b + C + ch] += ws->dskip_sum[ch];
@@ -868,13 +868,13 @@ void lpi_net_backward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
 
     /* h0 = relu(in.w x + in.b) */
     float *dh0 = drtop;
-    k_relu_bwd(dh0, ws->hs, G + L->in_b, C, nc);
+    lpi_relu_bwd(dh0, ws->hs, G + L->in_b, C, nc);
     lpi_gemm(0, 1, C, Cx, nc, 1.0f, dh0, nc, ws->x, nc, 1.0f, G + L->in_w, Cx);
     if (dx)
         lpi_gemm(1, 0, Cx, nc, C, 1.0f, P + L->in_w, Cx, dh0, nc, 0.0f, dx, nc);
     if (Cc > 0) {
         const float *c = ws->col + 3 * plane;
-        k_relu_bwd(dc, c, G + L->cond_b, C, nc);
+        lpi_relu_bwd(dc, c, G + L->cond_b, C, nc);
         lpi_gemm(0, 1, C, Cc, nc, 1.0f, dc, nc, ws->cond, nc, 1.0f, G + L->cond_w, Cc);
         if (dcond)
             lpi_gemm(1, 0, Cc, nc, C, 1.0f, P + L->cond_w, Cc, dc, nc, 0.0f, dcond, nc);
