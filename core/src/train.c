@@ -63,6 +63,8 @@ struct limpid_trainer {
     float *tstep;    /* [B] diffusion step of each item */
     double *abar;    /* [B] abar at tstep */
     double *isse;    /* [B] each item's (weighted) squared error of the last forward_batch */
+    double *nr;      /* [2B] LOSS_NORM_NOISE(_DB): each item's noise energy N_b and ratio r_b
+                        from the last forward_batch (noise_norm_loss) */
     float *mu;       /* [2B] mask-loss weight of each item (mask_loss (1 - abar)), then the
                         gradient scale of each item */
     int *cls;        /* [B] class ids (texture) */
@@ -206,6 +208,7 @@ void limpid_trainer_destroy(limpid_trainer *t)
     free(t->tstep);
     free(t->abar);
     free(t->isse);
+    free(t->nr);
     free(t->mu);
     free(t->xin);
     free(t->cls);
@@ -301,6 +304,7 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->tstep = falloc((size_t)t->B);
     t->abar = malloc((size_t)t->B * sizeof *t->abar);
     t->isse = malloc((size_t)t->B * sizeof *t->isse);
+    t->nr = malloc(2 * (size_t)t->B * sizeof *t->nr);
     t->mu = falloc(2 * (size_t)t->B);
     t->cls = calloc((size_t)t->B, sizeof *t->cls);
     t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
@@ -309,7 +313,7 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
         (has_front && t->L.fr > 0 && !t->dcond) ||
         (cfg->input_scale != LIMPID_INPUT_SCALE_NONE && !t->xin) ||
         !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
-        !scratch_ok || !t->tstep || !t->abar || !t->isse || !t->mu || !t->cls || !t->ws) {
+        !scratch_ok || !t->tstep || !t->abar || !t->isse || !t->nr || !t->mu || !t->cls || !t->ws) {
         st = LIMPID_ERR_NOMEM;
         goto fail;
     }
@@ -589,10 +593,10 @@ static inline void decompress_bin(float re, float im, double k, double *dr, doub
 
 /* LOSS_NORM_NOISE(_DB) over nb items: E_b = sum over item b's bins of |D(pred) - D(x0)|^2
  * and N_b = sum |D(cond) - D(x0)|^2 (its noise), r_b = E_b / N_b, item loss l_b = r_b (NOISE)
- * or ln(1 + r_b / NOISE_DB_EPS) (NOISE_DB); isse[b] = Cx Lf l_b, so that sse / count is the
- * mean over items of l_b (without dpred; with it, only the gradient). N_b has 1e-3 of the
- * item's clean energy added (an item with next to no noise counts as one at 30 dB SNR). With
- * dpred: the gradient of sse / count,
+ * or ln(1 + r_b / NOISE_DB_EPS) (NOISE_DB). Without dpred (forward_batch): isse[b] = Cx Lf
+ * l_b, so that sse / count is the mean over items of l_b, and N_b, r_b kept in nr. N_b has
+ * 1e-3 of the item's clean energy added (an item with next to no noise counts as one at 30 dB
+ * SNR). With dpred, after forward_batch on the same batch: only the gradient of sse / count,
  * (1 / nb) (dl_b / dr_b) (1 / N_b) J^T 2 (D(pred) - D(x0)) per bin, where J^T e =
  * m^k (e + k u^ (u^ . e)) with m = |u|, u^ = u / m. */
 #define NOISE_DB_EPS 0.01
@@ -601,7 +605,8 @@ static void noise_norm_loss(limpid_trainer *t, size_t ld, int nb, float *dpred)
     const int F = t->Cx / 2;
     const size_t Lf = (size_t)t->Lf;
     const double k = 1.0 / (double)t->cfg.compress_exp - 1.0;
-    for (int b = 0; b < nb; b++) {
+    const int db = t->tc.loss_norm == LIMPID_LOSS_NORM_NOISE_DB;
+    for (int b = 0; b < nb && !dpred; b++) {
         double E = 0.0, N = 0.0, C = 0.0;
         for (int f = 0; f < F; f++) {
             const size_t re = (size_t)f * ld + (size_t)b * Lf, im = re + (size_t)F * ld;
@@ -616,12 +621,14 @@ static void noise_norm_loss(limpid_trainer *t, size_t ld, int nb, float *dpred)
             }
         }
         N += 1e-3 * C + 1e-30;
-        const int db = t->tc.loss_norm == LIMPID_LOSS_NORM_NOISE_DB;
         const double r = E / N;
-        if (!dpred) { /* (with dpred: isse is forward_batch's, the mask loss's term in it) */
-            t->isse[b] = (double)t->Cx * (double)Lf * (db ? log1p(r / NOISE_DB_EPS) : r);
-            continue;
-        }
+        t->isse[b] = (double)t->Cx * (double)Lf * (db ? log1p(r / NOISE_DB_EPS) : r);
+        t->nr[2 * b] = N;
+        t->nr[2 * b + 1] = r;
+    }
+    /* (isse stays forward_batch's, with the mask loss's term in it) */
+    for (int b = 0; b < nb && dpred; b++) {
+        const double N = t->nr[2 * b], r = t->nr[2 * b + 1];
         const double g = 2.0 / ((double)nb * N) * (db ? 1.0 / (NOISE_DB_EPS + r) : 1.0);
         for (int f = 0; f < F; f++) {
             const size_t re = (size_t)f * ld + (size_t)b * Lf, im = re + (size_t)F * ld;
