@@ -64,8 +64,10 @@ static float *read_mono(const char *path, size_t *n)
     return m;
 }
 
-/* weighted variance of v and the share of it that per-row (per-bin) means explain */
-static void shares(const float *v, const float *w, int F, int Lf, double *sd, double *stat)
+/* v's weighted mean *mu, standard deviation *sd and the share of its variance that per-row
+ * (per-bin) means explain *stat; returns the weighted sum of squared deviations */
+static double shares(const float *v, const float *w, int F, int Lf, double *mu_out, double *sd,
+                     double *stat)
 {
     double sw = 0.0, mu = 0.0;
     for (size_t a = 0; a < (size_t)F * Lf; a++) {
@@ -85,8 +87,10 @@ static void shares(const float *v, const float *w, int F, int Lf, double *sd, do
         if (s > 0.0)
             between += s * (m / s - mu) * (m / s - mu);
     }
+    *mu_out = mu;
     *sd = sqrt(var / sw);
     *stat = var > 0.0 ? between / var : 1.0;
+    return var;
 }
 
 static int run_one(const limpid_model *m, const char *clean_path, const char *noisy_path,
@@ -156,23 +160,12 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
             en += (yr - sr) * (yr - sr) + (yi - si) * (yi - si);
             ee += (er - sr) * (er - sr) + (ei - si) * (ei - si);
         }
-    double sw = 0.0, m1 = 0.0, m2 = 0.0;
-    for (size_t a = 0; a < plane; a++) {
-        sw += w[a];
-        m1 += w[a] * ideal[a];
-        m2 += w[a] * out[a];
-    }
-    m1 /= sw;
-    m2 /= sw;
-    double v1 = 0.0, v2 = 0.0, c12 = 0.0;
-    for (size_t a = 0; a < plane; a++) {
-        v1 += w[a] * (ideal[a] - m1) * (ideal[a] - m1);
-        v2 += w[a] * (out[a] - m2) * (out[a] - m2);
+    double m1, m2, c12 = 0.0;
+    const double v1 = shares(ideal, w, F, Lf, &m1, &d->std_ideal, &d->static_ideal);
+    const double v2 = shares(out, w, F, Lf, &m2, &d->std_net, &d->static_net);
+    for (size_t a = 0; a < plane; a++)
         c12 += w[a] * (ideal[a] - m1) * (out[a] - m2);
-    }
     d->r2 = v1 > 0.0 && v2 > 0.0 ? c12 * c12 / (v1 * v2) : 0.0;
-    shares(ideal, w, F, Lf, &d->std_ideal, &d->static_ideal);
-    shares(out, w, F, Lf, &d->std_net, &d->static_net);
     d->leak = ey > 0.0 ? eg / ey : 0.0;
     d->sdri = 10.0 * log10((en + 1e-30) / (ee + 1e-30));
     lpi_net_ws_destroy(ws);
