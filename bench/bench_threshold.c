@@ -25,15 +25,6 @@ typedef struct {
     double r2, std_ideal, static_ideal, std_net, static_net, leak, sdri;
 } diag;
 
-/* a compressed bin (re, im) back to the linear spectrum: magnitude^(1/a), same phase */
-static void decompress(double re, double im, double a, double *lr, double *li)
-{
-    const double mag = sqrt(re * re + im * im);
-    const double k = mag > 0.0 ? pow(mag, 1.0 / a - 1.0) : 0.0;
-    *lr = k * re;
-    *li = k * im;
-}
-
 static float *read_mono(const char *path, size_t *n)
 {
     SF_INFO fi;
@@ -138,7 +129,7 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
     lpi_front_add(L, out, (size_t)Lf, nc, (size_t)Lf, (size_t)Lf);
     lpi_head_forward(cfg, out, Y, nc, xt, (size_t)Lf, pred);
     double eg = 0.0, ey = 0.0, es = 0.0, en = 0.0, ee = 0.0;
-    const double ca = cfg->compress_exp;
+    const double ck = 1.0 / cfg->compress_exp - 1.0;
     for (int f = 0; f < F; f++)
         for (int j = 0; j < Lf; j++) {
             const size_t a = (size_t)f * Lf + j, b = (size_t)(F + f) * Lf + j;
@@ -153,9 +144,9 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
             eg += lr * lr + li * li;
             ey += (pred[a] - lr) * (pred[a] - lr) + (pred[b] - li) * (pred[b] - li);
             double sr, si, yr, yi, er, ei;
-            decompress(S[a], S[b], ca, &sr, &si);
-            decompress(Y[a], Y[b], ca, &yr, &yi);
-            decompress(pred[a], pred[b], ca, &er, &ei);
+            lpi_decompress_bin(S[a], S[b], ck, &sr, &si);
+            lpi_decompress_bin(Y[a], Y[b], ck, &yr, &yi);
+            lpi_decompress_bin(pred[a], pred[b], ck, &er, &ei);
             es += sr * sr + si * si;
             en += (yr - sr) * (yr - sr) + (yi - si) * (yi - si);
             ee += (er - sr) * (er - sr) + (ei - si) * (ei - si);

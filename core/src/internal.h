@@ -413,6 +413,15 @@ static inline int lpi_feature_bins(const limpid_config *cfg)
 LPI_HIDDEN limpid_status lpi_features_from_audio(const limpid_config *cfg, limpid_stft *stft,
                                                  const float *x, size_t n, float *feat,
                                                  size_t ld, float *scratch);
+/* One compressed bin u = (re, im) back to the linear spectrum without the scale beta (which
+ * ratios of such values cancel): D(u) = |u|^k u with k = 1/a - 1, in double. */
+static inline void lpi_decompress_bin(float re, float im, double k, double *dr, double *di)
+{
+    const double m = sqrt((double)re * re + (double)im * im);
+    const double mk = k == 1.0 ? m : m > 0.0 ? pow(m, k) : 0.0;
+    *dr = mk * re;
+    *di = mk * im;
+}
 /* Amplitude gain for STFT frames with random phases (magnitude features): such frames add in
  * power through overlap-add, so synthesis made for consistent frames loses level (x1/2 in
  * amplitude for sqrt-Hann at hop n_fft/4); the gain is computed from the stft's own windows. */

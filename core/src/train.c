@@ -581,16 +581,6 @@ static int loss_weights(limpid_trainer *t, size_t ld, int nb)
     return 1;
 }
 
-/* A compressed bin u = (re, im) back to the linear spectrum, D(u) = |u|^k u (k = 1/a - 1; the
- * scale beta^(1/a) is left in: it cancels in LOSS_NORM_NOISE's ratios). */
-static inline void decompress_bin(float re, float im, double k, double *dr, double *di)
-{
-    const double m = sqrt((double)re * re + (double)im * im);
-    const double mk = k == 1.0 ? m : m > 0.0 ? pow(m, k) : 0.0;
-    *dr = mk * re;
-    *di = mk * im;
-}
-
 /* LOSS_NORM_NOISE(_DB) over nb items: E_b = sum over item b's bins of |D(pred) - D(x0)|^2
  * and N_b = sum |D(cond) - D(x0)|^2 (its noise), r_b = E_b / N_b, item loss l_b = r_b (NOISE)
  * or ln(1 + r_b / NOISE_DB_EPS) (NOISE_DB). Without dpred (forward_batch): isse[b] = Cx Lf
@@ -612,9 +602,9 @@ static void noise_norm_loss(limpid_trainer *t, size_t ld, int nb, float *dpred)
             const size_t re = (size_t)f * ld + (size_t)b * Lf, im = re + (size_t)F * ld;
             for (size_t n = 0; n < Lf; n++) {
                 double er, ei, sr, si, yr, yi;
-                decompress_bin(t->pred[re + n], t->pred[im + n], k, &er, &ei);
-                decompress_bin(t->x0[re + n], t->x0[im + n], k, &sr, &si);
-                decompress_bin(t->cond[re + n], t->cond[im + n], k, &yr, &yi);
+                lpi_decompress_bin(t->pred[re + n], t->pred[im + n], k, &er, &ei);
+                lpi_decompress_bin(t->x0[re + n], t->x0[im + n], k, &sr, &si);
+                lpi_decompress_bin(t->cond[re + n], t->cond[im + n], k, &yr, &yi);
                 E += (er - sr) * (er - sr) + (ei - si) * (ei - si);
                 N += (yr - sr) * (yr - sr) + (yi - si) * (yi - si);
                 C += sr * sr + si * si;
@@ -635,8 +625,8 @@ static void noise_norm_loss(limpid_trainer *t, size_t ld, int nb, float *dpred)
             for (size_t n = 0; n < Lf; n++) {
                 const double ur = t->pred[re + n], ui = t->pred[im + n];
                 double er, ei, sr, si;
-                decompress_bin((float)ur, (float)ui, k, &er, &ei);
-                decompress_bin(t->x0[re + n], t->x0[im + n], k, &sr, &si);
+                lpi_decompress_bin((float)ur, (float)ui, k, &er, &ei);
+                lpi_decompress_bin(t->x0[re + n], t->x0[im + n], k, &sr, &si);
                 er -= sr;
                 ei -= si;
                 const double m = sqrt(ur * ur + ui * ui);
