@@ -21,6 +21,8 @@
 
 #include <stdlib.h>
 
+#include "vec.h"
+
 #define FRONT_CHUNK 64 /* frames per chunk (offline and training) */
 
 struct lpi_front_ws {

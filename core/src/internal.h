@@ -242,13 +242,6 @@ LPI_HIDDEN void lpi_net_forward_head(const lpi_net_layout *L, const float *P, lp
                                      const int *cls, int B, int Lf, const limpid_config *cfg,
                                      const float *hcond, const float *hncond, const float *xt,
                                      float *out, float *pred);
-/* Row kernels of net.c, shared with front.c (rows of length n; lpi_bias_act's at stride ld):
- * y[r][:] = act(y[r][:] + b[r]) (relu when relu != 0); d[r][:] *= (v[r][:] > 0) with v a
- * relu output (NaN passes) and dbias[r] += the row sum of the result; acc[r] += sum_j x[r][j]. */
-LPI_HIDDEN void lpi_bias_act(float *y, const float *b, int rows, size_t n, size_t ld, int relu);
-LPI_HIDDEN void lpi_relu_bwd(float *d, const float *v, float *dbias, int rows, size_t n);
-LPI_HIDDEN void lpi_rowsum(const float *x, float *acc, int rows, size_t n);
-
 /* Per-bin front end (front.c; L->fh > 0). Conditioning buffers of such a model have
  * lpi_front_ncond_rows(L) = Cc + Fb rows: [0, 2F) from lpi_cond_features, [2F, Cc) the front
  * end's extra conditioning rows, [Cc, Cc + F) its threshold offsets. Workspaces: offline and

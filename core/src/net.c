@@ -49,29 +49,6 @@ static const float k_inv_sqrt2 = 0.70710678118654752f;
 /* ------------------------------------------------------------------------ */
 /* Elementwise kernels. Rows of length n at stride ld unless said otherwise. */
 
-/* y[r][:] = act(y[r][:] + b[r]) ; relu when relu != 0 */
-LPI_CLONES void lpi_bias_act(float *restrict y, const float *restrict b, int rows, size_t n,
-                             size_t ld, int relu)
-{
-    for (int r = 0; r < rows; r++) {
-        float *restrict p = y + (size_t)r * ld;
-        const float bb = b[r];
-        size_t j = 0;
-        if (relu) {
-            for (; j + VW <= n; j += VW)
-                VST(p + j, VRELU(VLD(p + j) + bb));
-            for (; j < n; j++) {
-                float v = p[j] + bb;
-                p[j] = v < 0.0f ? 0.0f : v;
-            }
-        } else {
-            for (; j + VW <= n; j += VW)
-                VST(p + j, VLD(p + j) + bb);
-            for (; j < n; j++)
-                p[j] += bb;
-        }
-    }
-}
 
 /* Gated activation: a[2C][n] (ld n) holds [dil.w | cnd.w] col without bias.
  * z = tanh(a_t + b_t) * sigmoid(a_s + b_s) overwrites a[0:C]; T, S (train) get the gates.
@@ -338,45 +315,7 @@ LPI_CLONES static void k_gate_bwd(const float *restrict dz, const float *restric
     }
 }
 
-/* d[r][:] *= (v[r][:] > 0) (v is a relu output; NaN passes); dbias[r] += row sum of d. */
-LPI_CLONES void lpi_relu_bwd(float *restrict d, const float *restrict v, float *restrict dbias,
-                             int rows, size_t n)
-{
-    for (int r = 0; r < rows; r++) {
-        float *pd = d + (size_t)r * n;
-        const float *pv = v + (size_t)r * n;
-        lpi_vf acc = VSET(0.0f);
-        float a1 = 0.0f;
-        size_t j = 0;
-        for (; j + VW <= n; j += VW) {
-            lpi_vf x = (lpi_vf)((lpi_vi)VLD(pd + j) & ~(VLD(pv + j) <= 0.0f));
-            VST(pd + j, x);
-            acc += x;
-        }
-        for (; j < n; j++) {
-            float x = pv[j] <= 0.0f ? 0.0f : pd[j];
-            pd[j] = x;
-            a1 += x;
-        }
-        dbias[r] += VHSUM(acc) + a1;
-    }
-}
 
-/* acc[r] += sum_j x[r][j] */
-LPI_CLONES void lpi_rowsum(const float *restrict x, float *restrict acc, int rows, size_t n)
-{
-    for (int r = 0; r < rows; r++) {
-        const float *p = x + (size_t)r * n;
-        lpi_vf v = VSET(0.0f);
-        float a1 = 0.0f;
-        size_t j = 0;
-        for (; j + VW <= n; j += VW)
-            v += VLD(p + j);
-        for (; j < n; j++)
-            a1 += p[j];
-        acc[r] += VHSUM(v) + a1;
-    }
-}
 
 /* ------------------------------------------------------------------------ */
 /* Workspace */

@@ -1,6 +1,7 @@
 /* vec.h - 16-wide float vectors (GCC vector extensions) and the elementwise math shared by
- * the batch network (net.c) and the streaming engine (stream.c). Kernels using them are
- * compiled for AVX-512, AVX2 and baseline x86-64 (LPI_CLONES, picked at load time). */
+ * the batch network (net.c), the streaming engine (stream.c) and the front end (front.c).
+ * Kernels using them are compiled for AVX-512, AVX2 and baseline x86-64 (LPI_CLONES, picked
+ * at load time). */
 #ifndef LIMPID_VEC_H
 #define LIMPID_VEC_H
 
@@ -61,5 +62,77 @@ typedef int32_t lpi_vi __attribute__((vector_size(64)));
     lpi_vf e2_ = VEXP_IN_RANGE(VCLAMP(-(VLD(pb) + (bs)), -40.0f, 40.0f));                \
     lpi_vf q_ = 1.0f + e1_, u_ = 1.0f + e2_, m_ = 1.0f - e1_;                            \
     lpi_vf r_ = 1.0f / (q_ * u_)
+
+/* ------------------------------------------------------------------------ */
+/* Row kernels of the batch network (net.c) and the per-bin front end (front.c): rows of
+ * length n (lpi_bias_act's at stride ld). Static, so each file has its own clones and no
+ * resolver leaves the library. */
+
+#include <stddef.h>
+
+/* y[r][:] = act(y[r][:] + b[r]) ; relu when relu != 0 */
+LPI_CLONES static inline void lpi_bias_act(float *restrict y, const float *restrict b, int rows,
+                                           size_t n, size_t ld, int relu)
+{
+    for (int r = 0; r < rows; r++) {
+        float *restrict p = y + (size_t)r * ld;
+        const float bb = b[r];
+        size_t j = 0;
+        if (relu) {
+            for (; j + VW <= n; j += VW)
+                VST(p + j, VRELU(VLD(p + j) + bb));
+            for (; j < n; j++) {
+                float v = p[j] + bb;
+                p[j] = v < 0.0f ? 0.0f : v;
+            }
+        } else {
+            for (; j + VW <= n; j += VW)
+                VST(p + j, VLD(p + j) + bb);
+            for (; j < n; j++)
+                p[j] += bb;
+        }
+    }
+}
+
+/* d[r][:] *= (v[r][:] > 0) (v is a relu output; NaN passes); dbias[r] += row sum of d. */
+LPI_CLONES static inline void lpi_relu_bwd(float *restrict d, const float *restrict v,
+                                           float *restrict dbias, int rows, size_t n)
+{
+    for (int r = 0; r < rows; r++) {
+        float *pd = d + (size_t)r * n;
+        const float *pv = v + (size_t)r * n;
+        lpi_vf acc = VSET(0.0f);
+        float a1 = 0.0f;
+        size_t j = 0;
+        for (; j + VW <= n; j += VW) {
+            lpi_vf x = (lpi_vf)((lpi_vi)VLD(pd + j) & ~(VLD(pv + j) <= 0.0f));
+            VST(pd + j, x);
+            acc += x;
+        }
+        for (; j < n; j++) {
+            float x = pv[j] <= 0.0f ? 0.0f : pd[j];
+            pd[j] = x;
+            a1 += x;
+        }
+        dbias[r] += VHSUM(acc) + a1;
+    }
+}
+
+/* acc[r] += sum_j x[r][j] */
+LPI_CLONES static inline void lpi_rowsum(const float *restrict x, float *restrict acc, int rows,
+                                         size_t n)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *p = x + (size_t)r * n;
+        lpi_vf v = VSET(0.0f);
+        float a1 = 0.0f;
+        size_t j = 0;
+        for (; j + VW <= n; j += VW)
+            v += VLD(p + j);
+        for (; j < n; j++)
+            a1 += p[j];
+        acc[r] += VHSUM(v) + a1;
+    }
+}
 
 #endif
