@@ -14,6 +14,7 @@
 #   OUTDIR/noise/real/<source>/          recorded ambience (wind, rain, water, fire, machines, crowd...)
 #   OUTDIR/noise/synth/<type>/           sox-made noise: white/pink/brown, hum, hiss, crackle, gusts, babble
 #   OUTDIR/dev/{clean_speech,clean_music,noise}/<source>/   held-out speakers, voices, pieces, noise types
+#   OUTDIR/dev/noise_sfx/<source>/   held-out game sound effects (a second dev set's noise)
 #   OUTDIR/manifest.tsv   path split kind source duration_s orig_rate (orig_rate: the source's own
 #                         sample rate, i.e. its real bandwidth is orig_rate/2: filter on it when training)
 #   OUTDIR/summary.txt    hours per split/kind and per source
@@ -55,7 +56,8 @@ FULL_DATA="festvox-kdlpc16k festvox-us-slt-hts festvox-czech-dita festvox-czech-
   festvox-italp16k festvox-itapc16k festvox-ca-ona-hts fluid-soundfont-gm
   fillets-ng-data fillets-ng-data-cs fillets-ng-data-nl hedgewars-data warzone2100-data
   warzone2100-music wesnoth-1.16-data wesnoth-1.16-music megaglest-data warmux-data
-  supertuxkart-data redeclipse-data freedink-data frozen-bubble-data extremetuxracer-data flare-game"
+  supertuxkart-data redeclipse-data freedink-data frozen-bubble-data extremetuxracer-data flare-game
+  minetest-data widelands-data scorched3d-data boswars-data btanks-data"
 if [ $INSTALL = 1 ]; then
   PK="$TOOLS $SMALL_DATA"; [ $SMALL = 1 ] || PK="$PK $FULL_DATA"
   export DEBIAN_FRONTEND=noninteractive
@@ -215,9 +217,33 @@ add_files train noise_real supertuxkart_ambience < <(lsaudio $G/supertuxkart/dat
 add_files train noise_real wesnoth_ambient < <(lsaudio $G/wesnoth/1.16/data/core/sounds/ambient)
 add_files train noise_real lmms_crowd < <(lsaudio /usr/share/lmms/samples/misc | grep -E 'applause|crowd')
 add_groups train noise_real extremetuxracer_slides 8 < <(lsaudio $G/etr/sounds -name '*slide*')
+# noise, train (session 8): game sound effects: machinery, tools, vehicles, weapons, impacts,
+# footsteps, animals, crowds, city and weather loops. Short clips are joined into items of at
+# least 8 s. File names that say voice, cry, music or a UI jingle are left out (the denoiser
+# must keep voices and music, so none of them may be taught as noise).
+nonoise() {  # stdin: file list -> without vocal, musical or UI-message files (by file name)
+  grep -viE '/[^/]*(voice|speech|speak|scream|laugh|yell|shout|groan|pain|death|die|dead|hurt|grunt|taunt|human|female|orc|goblin|ogre|dwarf|elf|lich|naga|mermaid|mermen|troll|kiss|chant|yoohoo|hell_|ugh|ready|underattack|under_attack|completed|select|action|attacked|occupied|tutorial|intro|announc|lobby|message|music|tune|fanfare|valkyries|flute|whistle|horn-signal|countdown|victory|finish|goal_scored)[^/]*$' \
+    | grep -vE '/[0-9][A-G]\.ogg$' || true
+}
+add_groups train noise_real redeclipse_sfx 8 < <({ lsaudio $G/redeclipse/data/sounds/sfx; lsaudio $G/redeclipse/data/sounds/weapons
+  lsaudio $G/redeclipse/data/sounds/player -regex '.*/\(concstep\|footstep\|swimstep\|impulse\|jump\|land\)[0-9]*\.ogg'; } | nonoise)
+add_groups train noise_real wesnoth_sfx 8 < <(lsaudio $G/wesnoth/1.16/data/core/sounds -maxdepth 1 | nonoise)
+if [ $SMALL = 0 ] && [ -d "$WORK/wz/audio/sfx" ]; then
+  add_groups train noise_real warzone2100_sfx 8 < <({ lsaudio "$WORK/wz/audio/sfx"; lsaudio "$WORK/wz/audio/radclick"; } | nonoise)
+fi
+add_groups train noise_real hedgewars_sfx 8 < <(lsaudio $G/hedgewars/Data/Sounds -maxdepth 1 | nonoise)
+add_groups train noise_real supertuxkart_sfx 8 < <(lsaudio $G/supertuxkart/data/sfx | nonoise)
+add_groups train noise_real minetest_sfx 8 < <(lsaudio $G/minetest/games/minetest_game/mods | nonoise)
+add_groups train noise_real widelands_sfx 8 < <({ lsaudio $G/widelands/data/sound; lsaudio $G/widelands/data/world/critters; } | nonoise)
+add_groups train noise_real scorched3d_sfx 8 < <(lsaudio $G/scorched3d/data/globalmods -path '*/wav/*' | nonoise)
 # noise, dev: another game's environment loops, and a noise type absent from train (keyboards)
 add_files dev noise_real flare_environment < <(lsaudio $G/flare/mods/fantasycore/soundfx/environment)
 add_groups dev noise_real bucklespring_keyboard 10 < <(lsaudio /usr/share/buckle/wav)
+# noise, second dev set (session 8; models/eval/make_dev_set.sh with DEV_NOISE=noise_sfx): two
+# more games' sound effects, held out of training like the above, in their own folder so that
+# the first dev set stays as it was
+add_groups dev noise_sfx boswars_sfx 8 < <(lsaudio $G/boswars/units | nonoise)
+add_groups dev noise_sfx btanks_sfx 8 < <(lsaudio $G/btanks/data/sounds | nonoise)
 
 # ---------------------------------------------------------------- TTS text
 echo "[2/5] text for TTS"
@@ -378,7 +404,8 @@ proc_job() {
   case "$split/$kind" in
     train/speech_real) dir=clean/speech_real ;; train/speech_tts) dir=clean/speech_tts ;;
     train/music) dir=clean/music ;; train/noise_real) dir=noise/real ;; train/noise_synth) dir=noise/synth ;;
-    dev/speech_*) dir=dev/clean_speech ;; dev/music) dir=dev/clean_music ;; dev/noise_*) dir=dev/noise ;;
+    dev/speech_*) dir=dev/clean_speech ;; dev/music) dir=dev/clean_music ;; dev/noise_sfx) dir=dev/noise_sfx ;;
+    dev/noise_*) dir=dev/noise ;;
   esac
   mkdir -p "$OUT/$dir/$src"
   : > "$frag.part"

@@ -5,15 +5,18 @@
 # clean file. Writes DEST/{clean,noisy}/{speech,music}/NAME.wav (48 kHz mono) and
 # DEST/mixtures.tsv (each mixture's SNR, noise type and noise file; see breakdown.py).
 #
-# Usage: bash models/eval/make_dev_set.sh CORPUS DEST [ITEMS_PER_SOURCE]
+# Usage: [DEV_NOISE=noise_sfx] bash models/eval/make_dev_set.sh CORPUS DEST [ITEMS_PER_SOURCE]
+# DEV_NOISE: the folder under CORPUS/dev that holds the noise (default noise: the dev set of
+# every model card; noise_sfx: held-out game sound effects, session 8's second dev set).
 set -euo pipefail
 CORPUS=${1:?corpus folder (built by models/data/build_corpus.sh)}
 DEST=${2:?output folder}
 PER=${3:-2}
 MAXDUR=8
+DEV_NOISE=${DEV_NOISE:-noise}
 mkdir -p "$DEST"/{clean,noisy}/{speech,music}
-mapfile -t NOISES < <(find "$CORPUS/dev/noise" -name '*.wav' | sort)
-[ ${#NOISES[@]} -gt 0 ] || { echo "no dev noise in $CORPUS/dev/noise" >&2; exit 1; }
+mapfile -t NOISES < <(find "$CORPUS/dev/$DEV_NOISE" -name '*.wav' | sort)
+[ ${#NOISES[@]} -gt 0 ] || { echo "no dev noise in $CORPUS/dev/$DEV_NOISE" >&2; exit 1; }
 rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/{print $3}'; }
 NT=$(mktemp --suffix=.wav "$DEST/.noise-XXXXXX") # per run: two runs into one DEST must not share it
 trap 'rm -f "$NT"' EXIT
@@ -38,7 +41,7 @@ mix() { # kind clean_file name
   local v; v=$(awk -v a="$rc" -v b="$rn" -v s="$snr" 'BEGIN{printf "%.6f", (a/exp(log(10)*s/20))/(b+1e-12)}')
   sox -q -R -m "$c" -v "$v" "$NT" -b 16 "$DEST/noisy/$kind/$name-${snr}dB.wav" trim 0 "${ns}s"
   printf '%s\t%s\t%s\t%s\n' "$kind/$name-${snr}dB.wav" "$snr" \
-    "$(basename "$(dirname "$nf")")" "${nf#"$CORPUS"/dev/noise/}" >> "$MAN"
+    "$(basename "$(dirname "$nf")")" "${nf#"$CORPUS"/dev/"$DEV_NOISE"/}" >> "$MAN"
 }
 for src in "$CORPUS"/dev/clean_speech/*/; do
   s=$(basename "$src")
