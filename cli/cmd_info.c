@@ -221,11 +221,11 @@ int cmd_info(int argc, char **argv)
         fprintf(f,
                 "  \"architecture\": {\"channels\": %d, \"layers\": %d, \"dilation_cycle\": %d, "
                 "\"embed_dim\": %d, \"embed_hidden\": %d, \"lookahead\": %d, \"n_classes\": %d, "
-                "\"head\": \"%s\", \"cond\": \"%s\", \"target\": \"%s\", \"input_scale\": \"%s\", "
+                "\"head\": \"%s\", \"cond\": \"%s\", \"cond_snr\": %d, \"target\": \"%s\", \"input_scale\": \"%s\", "
                 "\"feature_norm\": \"%s\", \"schedule\": \"%s\", \"steps_T\": %d, \"beta_start\": %.7g, \"beta_end\": %.7g},\n",
                 c->channels, c->layers, c->dilation_cycle, c->embed_dim, c->embed_hidden,
                 c->lookahead, c->n_classes, cfg_head_name(c->head), cfg_cond_name(c->cond),
-                cfg_target_name(c->target), cfg_input_scale_name(c->input_scale),
+                c->cond_snr, cfg_target_name(c->target), cfg_input_scale_name(c->input_scale),
                 cfg_feature_norm_name(c->feature_norm), cfg_schedule_name(c->schedule),
                 c->steps_T, (double)c->beta_start,
                 (double)c->beta_end);
@@ -291,8 +291,9 @@ int cmd_info(int argc, char **argv)
                 "%d/%d, lookahead %s\n",
                 c->channels, c->layers, c->dilation_cycle, c->embed_dim, c->embed_hidden,
                 lookahead_str(c->lookahead, lab, sizeof lab));
-        fprintf(f, "                 head %s, cond %s, target %s, input scale %s, %s schedule, T = %d",
-                cfg_head_name(c->head), cfg_cond_name(c->cond), cfg_target_name(c->target),
+        fprintf(f, "                 head %s, cond %s%s, target %s, input scale %s, %s schedule, T = %d",
+                cfg_head_name(c->head), cfg_cond_name(c->cond),
+                c->cond_snr ? " (network reads level above floor)" : "", cfg_target_name(c->target),
                 cfg_input_scale_name(c->input_scale), cfg_schedule_name(c->schedule), c->steps_T);
         if (c->schedule == LIMPID_SCHEDULE_LINEAR)
             fprintf(f, " (beta %g..%g)", (double)c->beta_start, (double)c->beta_end);

@@ -240,6 +240,8 @@ START_TEST(roundtrip_other_settings)
     roundtrip(&c);
     c.front_cond = 0;
     roundtrip(&c);
+    c.cond_snr = 1; /* the network reads the level above the floor */
+    roundtrip(&c);
     c = micro_cfg(LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_WAVE);
     c.n_classes = 7;
     c.target = LIMPID_TARGET_V;
@@ -630,6 +632,10 @@ START_TEST(bad_metadata_refused)
         limpid_free(b);
         limpid_model_destroy(e.m);
     }
+    edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    edit_kv(&e, "arch.cond_snr")->i = 1;
+    edit_expect(&e, LIMPID_ERR_CORRUPT, "cond_snr needs a denoiser with logpow_floor "
+                "conditioning", 0);
     edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
     edit_kv(&e, "arch.front_frames")->i = 3;
     edit_expect(&e, LIMPID_ERR_CORRUPT, "front_bins, front_frames and front_cond need a front "

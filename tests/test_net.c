@@ -9,7 +9,7 @@
 
 /* Small layout: 4 channels, 3 layers, dilation cycle 2 (dilations 1, 2, 1), embed 8/8. */
 enum { V_STFT_DENOISE_NONCAUSAL = 0, V_WAVE_TEXTURE_CAUSAL = 1, V_WAVE_DENOISE_LOOKAHEAD1 = 2,
-       N_VARIANTS = 3 };
+       V_STFT_DENOISE_SNR = 3, N_VARIANTS = 4 };
 
 static void make_cfg(limpid_config *cfg, int variant)
 {
@@ -20,6 +20,16 @@ static void make_cfg(limpid_config *cfg, int variant)
         cfg->n_fft = 8; /* Cx = 10 */
         cfg->hop = 2;
         cfg->lookahead = LIMPID_LOOKAHEAD_NONCAUSAL;
+        break;
+    case V_STFT_DENOISE_SNR: /* causal, log power + floor rows read as level above the floor */
+        ck_assert_int_eq(limpid_config_preset(cfg, "tiny", LIMPID_TASK_DENOISE,
+                                              LIMPID_DOMAIN_STFT, 16000), LIMPID_OK);
+        cfg->n_fft = 8; /* Cx = 10, Cc = 10, Fs = 5 */
+        cfg->hop = 2;
+        cfg->lookahead = 0;
+        cfg->head = LIMPID_HEAD_WIENER_FLOOR;
+        cfg->cond = LIMPID_COND_LOGPOW_FLOOR;
+        cfg->cond_snr = 1;
         break;
     case V_WAVE_TEXTURE_CAUSAL:
         ck_assert_int_eq(limpid_config_preset(cfg, "tiny", LIMPID_TASK_TEXTURE,
@@ -147,8 +157,12 @@ static void ref_forward(const lpi_net_layout *L, const float *P, const float *x,
             h[(size_t)o * nc + n] = relu_d(v);
             if (L->Cc) {
                 v = P[L->cond_b + o];
-                for (int i = 0; i < L->Cc; i++)
-                    v += (double)P[L->cond_w + (size_t)o * L->Cc + i] * cond[(size_t)i * nc + n];
+                for (int i = 0; i < L->Cc; i++) { /* cond_snr: rows Fs..2Fs minus rows 0..Fs */
+                    double u = cond[(size_t)i * nc + n];
+                    if (i >= L->Fs && i < 2 * L->Fs)
+                        u = (double)cond[(size_t)(i - L->Fs) * nc + n] - u;
+                    v += (double)P[L->cond_w + (size_t)o * L->Cc + i] * u;
+                }
                 c[(size_t)o * nc + n] = relu_d(v);
             }
         }
@@ -455,6 +469,12 @@ START_TEST(test_gradcheck_wave_denoise_lookahead)
     gradcheck_variant(V_WAVE_DENOISE_LOOKAHEAD1, 21);
 }
 END_TEST
+START_TEST(test_gradcheck_stft_denoise_snr)
+{
+    gradcheck_variant(V_STFT_DENOISE_SNR, 7);
+    gradcheck_variant(V_STFT_DENOISE_SNR, 21);
+}
+END_TEST
 
 /* ------------------------------------------------------------------------ */
 
@@ -709,6 +729,7 @@ int main(void)
     tcase_add_test(tc, test_gradcheck_stft_denoise_noncausal);
     tcase_add_test(tc, test_gradcheck_wave_texture_causal);
     tcase_add_test(tc, test_gradcheck_wave_denoise_lookahead);
+    tcase_add_test(tc, test_gradcheck_stft_denoise_snr);
     tcase_add_test(tc, test_grads_accumulate_and_dx_optional);
     tcase_add_test(tc, test_receptive_field_and_causality);
     tcase_add_test(tc, test_items_independent);

@@ -19,7 +19,8 @@ static limpid_model *tiny_model_front(int lookahead, uint64_t seed, limpid_head 
     cfg.head = head;
     /* LOGPOW_FLOOR: the floor track is state the stream carries */
     cfg.cond = head == LIMPID_HEAD_WIENER_FLOOR ? LIMPID_COND_LOGPOW_FLOOR : LIMPID_COND_LOGPOW;
-    if (front) { /* a per-bin front end: 5 frames (a window the stream keeps), 2 cond rows */
+    cfg.cond_snr = front == 2; /* front 2: the level above the floor as the net's input */
+    if (front == 1) { /* a per-bin front end: 5 frames (a window the stream keeps), 2 cond rows */
         cfg.front_hidden = 8;
         cfg.front_bins = 2;
         cfg.front_frames = 5;
@@ -38,7 +39,7 @@ static limpid_model *tiny_model_front(int lookahead, uint64_t seed, limpid_head 
     for (int i = 0; i < L->N; i++)
         for (int c = 0; c < 2 * L->C; c++)
             m->params[L->layer[i].out_b + c] = 0.1f * lpi_rng_normal(&r);
-    if (front) /* its last layer too (initialised to zero) */
+    if (front == 1) /* its last layer too (initialised to zero) */
         for (size_t i = L->fw3; i < L->n_params; i++)
             m->params[i] = 0.3f * lpi_rng_normal(&r);
     return m;
@@ -185,45 +186,80 @@ END_TEST
 START_TEST(test_matches_batch_floor) { matches_batch(tiny_model_head(0, 11, LIMPID_HEAD_WIENER_FLOOR)); }
 END_TEST
 
-/* A per-bin front end: the engine's one-frame window equals the batch path's whole-signal
- * patches, and the front end changes the output (its last layer zeroed: another signal) */
-START_TEST(test_matches_batch_front)
+/* Asserts that a model feature changes the output: the batch path with set(m, 1) and with
+ * set(m, 0) differ (so a stream == batch comparison would see an engine that skipped it);
+ * leaves the feature on. */
+static void assert_changes_output(limpid_model *m, void (*set)(limpid_model *, int),
+                                  const char *what)
 {
     const size_t n = 12000;
     float *x = malloc(n * 4), *a = malloc(n * 4), *b = malloc(n * 4);
     test_signal(x, n, 3);
-    limpid_model *m = tiny_model_front(0, 11, LIMPID_HEAD_WIENER_FLOOR, 1);
+    set(m, 1);
     reference(m, x, n, 2, 1.0f, 42, a);
-    float *keep = malloc((m->layout.n_params - m->layout.fw3) * 4);
-    memcpy(keep, m->params + m->layout.fw3, (m->layout.n_params - m->layout.fw3) * 4);
-    memset(m->params + m->layout.fw3, 0, (m->layout.n_params - m->layout.fw3) * 4);
+    set(m, 0);
     reference(m, x, n, 2, 1.0f, 42, b);
-    memcpy(m->params + m->layout.fw3, keep, (m->layout.n_params - m->layout.fw3) * 4);
+    set(m, 1);
     double d = 0.0;
     for (size_t i = 0; i < n; i++)
         d += fabs((double)a[i] - b[i]);
-    ck_assert_msg(d / (double)n > 1e-4, "the front end changed nothing (%g)", d / (double)n);
-    free(x); free(a); free(b); free(keep);
+    ck_assert_msg(d / (double)n > 1e-4, "%s changed nothing (%g)", what, d / (double)n);
+    free(x); free(a); free(b);
+}
+
+/* off: the front end's last layer zeroed (its offsets and cond rows 0), on: restored */
+static void set_front(limpid_model *m, int on)
+{
+    static float *keep;
+    const size_t off = m->layout.fw3, cnt = m->layout.n_params - off;
+    if (!on) {
+        keep = malloc(cnt * 4);
+        memcpy(keep, m->params + off, cnt * 4);
+        memset(m->params + off, 0, cnt * 4);
+    } else if (keep) {
+        memcpy(m->params + off, keep, cnt * 4);
+        free(keep);
+        keep = NULL;
+    }
+}
+
+static void set_cond_snr(limpid_model *m, int on)
+{
+    m->layout.Fs = on ? limpid_config_feature_channels(&m->cfg) / 2 : 0;
+}
+
+static void set_input_scale(limpid_model *m, int on)
+{
+    m->cfg.input_scale = on ? LIMPID_INPUT_SCALE_SQRT_ABAR : LIMPID_INPUT_SCALE_NONE;
+}
+
+/* A per-bin front end: the engine's one-frame window equals the batch path's whole-signal
+ * patches, and the front end changes the output */
+START_TEST(test_matches_batch_front)
+{
+    limpid_model *m = tiny_model_front(0, 11, LIMPID_HEAD_WIENER_FLOOR, 1);
+    assert_changes_output(m, set_front, "the front end");
+    matches_batch(m);
+}
+END_TEST
+
+/* cond_snr: the engine's folded cond weights give what the batch path's transformed rows
+ * give, and the transform changes the output (same weights, raw rows: another signal) */
+START_TEST(test_matches_batch_cond_snr)
+{
+    limpid_model *m = tiny_model_front(0, 11, LIMPID_HEAD_WIENER_FLOOR, 2);
+    ck_assert_int_eq(m->layout.Fs, limpid_config_feature_channels(&m->cfg) / 2);
+    assert_changes_output(m, set_cond_snr, "cond_snr");
     matches_batch(m);
 }
 END_TEST
 
 /* input_scale SQRT_ABAR: the engine scales its network input as the batch path does, and the
- * scaling changes the output (so the comparison would see an engine that skipped it) */
+ * scaling changes the output */
 START_TEST(test_matches_batch_input_scale)
 {
-    const size_t n = 12000;
-    float *x = malloc(n * 4), *a = malloc(n * 4), *b = malloc(n * 4);
-    test_signal(x, n, 3);
     limpid_model *m = tiny_model_head(0, 11, LIMPID_HEAD_WIENER_FLOOR);
-    reference(m, x, n, 2, 1.0f, 42, a);
-    m->cfg.input_scale = LIMPID_INPUT_SCALE_SQRT_ABAR;
-    reference(m, x, n, 2, 1.0f, 42, b);
-    double d = 0.0;
-    for (size_t i = 0; i < n; i++)
-        d += fabs((double)a[i] - b[i]);
-    ck_assert_msg(d / (double)n > 1e-4, "input scaling changed nothing (%g)", d / (double)n);
-    free(x); free(a); free(b);
+    assert_changes_output(m, set_input_scale, "input scaling");
     matches_batch(m);
 }
 END_TEST
@@ -470,6 +506,7 @@ int main(void)
     tcase_add_test(tc, test_matches_batch_floor);
     tcase_add_test(tc, test_matches_batch_front);
     tcase_add_test(tc, test_matches_batch_input_scale);
+    tcase_add_test(tc, test_matches_batch_cond_snr);
     tcase_add_test(tc, test_block_size_independent);
     tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);

@@ -275,6 +275,11 @@ typedef struct limpid_config {
     int front_bins;   /* neighbours on each side in frequency, 0..16 */
     int front_frames; /* frames of context (the current one included), 1..32 */
     int front_cond;   /* extra conditioning rows per bin, 0..8 */
+
+    /* LOGPOW_FLOOR conditioning: 1 = the network reads its floor rows as each bin's level
+     * above its floor (log power minus log floor) instead of the log floor itself. The head
+     * still gets the floor; only the network's input changes (docs/design.md). 0 or 1. */
+    int cond_snr;
 } limpid_config;
 
 /* Fill cfg with a named preset: "tiny" (tests, seconds to train), "small", "base".

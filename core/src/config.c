@@ -156,6 +156,10 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         if (c->front_cond < 0 || c->front_cond > 8)
             BAD("front_cond %d is outside 0..8", c->front_cond);
     }
+    if (c->cond_snr != 0 && c->cond_snr != 1)
+        BAD("cond_snr %d is not 0 or 1", c->cond_snr);
+    if (c->cond_snr && (c->cond != LIMPID_COND_LOGPOW_FLOOR || c->task != LIMPID_TASK_DENOISE))
+        BAD("cond_snr needs a denoiser with logpow_floor conditioning");
     if (c->schedule != LIMPID_SCHEDULE_LINEAR && c->schedule != LIMPID_SCHEDULE_COSINE)
         BAD("noise schedule %d is unknown", (int)c->schedule);
     if (c->steps_T < 1 || c->steps_T > 100000)

@@ -185,6 +185,9 @@ typedef struct lpi_net_layout {
     int Fb, fh, fnb, fnt, fr, fk;
     size_t fw1, fb1, fw2, fb2, fw3, fb3;
     double front_macs_per_frame; /* once per frame, whatever the number of sampling steps */
+    /* cond_snr: the network's cond rows [Fs, 2 Fs) are read as rows [0, Fs) minus themselves
+     * (level above the floor; lpi_net_*), else 0 */
+    int Fs;
     size_t n_params;
     int n_tensors;
     struct lpi_tensor_desc *tensors; /* [n_tensors], in offset order */
@@ -224,6 +227,10 @@ LPI_HIDDEN void lpi_net_cond_changed(lpi_net_ws *ws);
  * (lpi_gemm_amx; allocates its scratch now). UNSUPPORTED without AMX, INVALID for a training
  * workspace; on = 0 goes back to fp32. */
 LPI_HIDDEN limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on);
+
+/* cond_snr: W[C][Cc] = cond.w with the transform of the level-above-floor rows folded in, the
+ * weights the cond projection applies to the raw rows [log power; log floor; ...] */
+LPI_HIDDEN void lpi_net_snr_fold(const lpi_net_layout *L, const float *params, float *W);
 
 /* Tensors are channel-major with items side by side: x[Cx][B*Lf], item b in columns
  * [b*Lf, (b+1)*Lf). cond[Cc][B*Lf] (NULL if Cc == 0). t[B] diffusion steps (fractional

@@ -17,6 +17,7 @@
  *   stft.features "complex"|"magnitude" (optional: files without it are "complex")
  *   arch.front_hidden, arch.front_bins, arch.front_frames, arch.front_cond (i64; optional:
  *   files without them have no front end, 0; a front end adds the tensors front.*)
+ *   arch.cond_snr (i64; optional: files without it are 0)
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
  *   prov.seed, prov.train_steps (i64 holding the u64 bits; optional)
  *   prov.train_seconds, prov.final_loss, prov.val_loss (f64, NaN allowed; optional)
@@ -212,6 +213,7 @@ static const cfg_field cfg_fields[] = {
     F_INT_OPT("arch.front_bins", front_bins),
     F_INT_OPT("arch.front_frames", front_frames),
     F_INT_OPT("arch.front_cond", front_cond),
+    F_INT_OPT("arch.cond_snr", cond_snr),                               /* 0.1.0, session 9 */
 };
 #undef F_INT
 #undef F_INT_OPT

@@ -340,6 +340,7 @@ struct lpi_net_ws {
     float *db;   /* train: [3C (+C)] d col, then d c accumulated over the layers */
     /* small */
     float *wp;   /* [2C][4C] [dil.w | cnd.w] of one layer (Cc > 0) */
+    float *wsnr; /* inference with cond_snr (L->Fs > 0): [C][Cc] cond.w folded (snr_fold) */
     float *gwp;  /* train: [2C][4C] its gradient for one layer */
     float *code; /* [B][E] */
     float *u1, *e1, *u2, *em; /* [B][H]: fc1 pre-act, silu, fc2 pre-act, final embedding */
@@ -407,6 +408,7 @@ lpi_net_ws *lpi_net_ws_create(const lpi_net_layout *L, int B, int Lmax, int trai
             TAKE(ws->gwp, cc ? (size_t)2 * C * 4 * C : 0);
         }
         TAKE(ws->wp, cc ? (size_t)2 * C * 4 * C : 0);
+        TAKE(ws->wsnr, !ws->train && L->Fs > 0 ? (size_t)C * L->Cc : 0);
         TAKE(ws->code, (size_t)B * E);
         TAKE(ws->u1, (size_t)B * H);
         TAKE(ws->e1, (size_t)B * H);
@@ -572,6 +574,34 @@ static const float *layer_weights(const lpi_net_layout *L, const float *P, lpi_n
     return ws->wp;
 }
 
+/* cond_snr (L->Fs = F > 0): the cond projection reads u = [p; p - m] for the input rows
+ * [p; m] (F rows each; any further rows as they are). Training transforms its copy of the
+ * input (and the weights' gradient follows from it); inference folds the transform into the
+ * weights, W u = [Wp + Wm, -Wm] [p; m], which costs C x Cc instead of Cc x frames floats. */
+static void snr_rows(float *u, int F, size_t n, size_t ld)
+{
+    for (int f = 0; f < F; f++) {
+        const float *p = u + (size_t)f * ld;
+        float *m = u + (size_t)(F + f) * ld;
+        for (size_t j = 0; j < n; j++)
+            m[j] = p[j] - m[j];
+    }
+}
+
+void lpi_net_snr_fold(const lpi_net_layout *L, const float *P, float *W)
+{
+    const int F = L->Fs, Cc = L->Cc;
+    for (int o = 0; o < L->C; o++) {
+        const float *w = P + L->cond_w + (size_t)o * Cc;
+        float *d = W + (size_t)o * Cc;
+        memcpy(d, w, (size_t)Cc * sizeof *d);
+        for (int f = 0; f < F; f++) {
+            d[f] = w[f] + w[F + f];
+            d[F + f] = -w[F + f];
+        }
+    }
+}
+
 /* lpi_net_forward up to s = relu(skip.w (skip + bsum) / sqrt(N) + skip.b), [C][B*Lf]: the
  * output projection's input */
 static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
@@ -600,8 +630,11 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
 
     if (train) {
         memcpy(ws->x, x, (size_t)Cx * nc * sizeof *x);
-        if (Cc > 0)
+        if (Cc > 0) {
             memcpy(ws->cond, cond, (size_t)Cc * nc * sizeof *cond);
+            if (L->Fs > 0)
+                snr_rows(ws->cond, L->Fs, (size_t)nc, (size_t)nc);
+        }
         if (L->K > 0)
             memcpy(ws->cls, cls, (size_t)B * sizeof *cls);
     }
@@ -612,7 +645,14 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
     /* c depends only on cond, not on x_t or t: across the steps of one sampling run the
      * caller may keep it (inference only; c lives in rows of col that nothing else writes). */
     if (Cc > 0 && (train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc)) {
-        fwd_gemm(ws, C, nc, Cc, 1.0f, P + L->cond_w, Cc, cond, nc, 0.0f, c, nc);
+        const float *cw = P + L->cond_w;
+        if (L->Fs > 0 && train) {
+            cond = ws->cond;
+        } else if (L->Fs > 0) {
+            lpi_net_snr_fold(L, P, ws->wsnr);
+            cw = ws->wsnr;
+        }
+        fwd_gemm(ws, C, nc, Cc, 1.0f, cw, Cc, cond, nc, 0.0f, c, nc);
         lpi_bias_act(c, P + L->cond_b, C, nc, nc, 1);
         if (colb) /* its pair rows 3C/2 .. 2C: the last quarter of the dilated layers' input */
             lpi_amx_pack_b(nc, C, c, nc, colb + (size_t)3 * C / 2 * Np * 2, 0, C / 2);
@@ -815,8 +855,16 @@ void lpi_net_backward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
         const float *c = ws->col + 3 * plane;
         lpi_relu_bwd(dc, c, G + L->cond_b, C, nc);
         lpi_gemm(0, 1, C, Cc, nc, 1.0f, dc, nc, ws->cond, nc, 1.0f, G + L->cond_w, Cc);
-        if (dcond)
+        if (dcond) {
             lpi_gemm(1, 0, Cc, nc, C, 1.0f, P + L->cond_w, Cc, dc, nc, 0.0f, dcond, nc);
+            for (int f = 0; f < L->Fs; f++) { /* d/dp += d/du_m, d/dm = -d/du_m */
+                float *dp = dcond + (size_t)f * nc, *dm = dcond + (size_t)(L->Fs + f) * nc;
+                for (int j = 0; j < nc; j++) {
+                    dp[j] += dm[j];
+                    dm[j] = -dm[j];
+                }
+            }
+        }
     }
 
     /* step embedding: em = silu(u2) + class.table[cls], u2 = fc2.w e1 + b, e1 = silu(u1) */

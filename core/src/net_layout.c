@@ -21,6 +21,7 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
     const int Co = Cx; /* DIRECT: the target; GAIN: g1[bins], g2[bins] = 2*bins = Cx */
     const int K = cfg->task == LIMPID_TASK_TEXTURE ? cfg->n_classes : 0;
     L->C = C; L->N = N; L->E = E; L->H = H; L->Cx = Cx; L->Cc = Cc; L->Co = Co; L->K = K;
+    L->Fs = cfg->cond_snr && Cc > 0 ? Cx / 2 : 0;
     L->layer = calloc((size_t)N, sizeof *L->layer);
     int max_tensors = 24 + 7 * N;
     L->tensors = calloc((size_t)max_tensors, sizeof *L->tensors);

@@ -660,7 +660,16 @@ static limpid_status build_mats(limpid_stream *st)
         st->m_in.b[o] = P[L->in_b + o];
     if (Cc > 0) {
         TM(st->m_cond, C, Cp, Cc, 1);
-        FILL(st->m_cond, L->cond_w, Cc, Cc, 0, 0);
+        if (L->Fs > 0) { /* cond_snr: the level-above-floor rows folded into the weights */
+            float *w = malloc((size_t)C * Cc * sizeof *w);
+            if (!w)
+                return LIMPID_ERR_NOMEM;
+            lpi_net_snr_fold(L, P, w);
+            tmat_fill(&st->m_cond, w, Cc, Cc, 0, 0, Cp);
+            free(w);
+        } else {
+            FILL(st->m_cond, L->cond_w, Cc, Cc, 0, 0);
+        }
         for (int o = 0; o < C; o++)
             st->m_cond.b[o] = P[L->cond_b + o];
     }
