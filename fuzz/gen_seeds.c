@@ -69,5 +69,7 @@ int main(int argc, char **argv)
     c.front_frames = 2;
     c.front_cond = 1;
     bad |= save(&c, 6, argv[1], "denoise-stft-front.lpm");
+    c.cond_snr = 1; /* the network reads the level above the floor (arch.cond_snr) */
+    bad |= save(&c, 7, argv[1], "denoise-stft-front-snr.lpm");
     return bad;
 }
