@@ -646,8 +646,8 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
      * caller may keep it (inference only; c lives in rows of col that nothing else writes). */
     if (Cc > 0 && (train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc)) {
         const float *cw = P + L->cond_w;
-        if (L->Fs > 0 && train) {
-            cond = ws->cond;
+        if (train) {
+            cond = ws->cond; /* the copy (cond_snr: its rows transformed) */
         } else if (L->Fs > 0) {
             lpi_net_snr_fold(L, P, ws->wsnr);
             cw = ws->wsnr;
