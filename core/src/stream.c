@@ -23,7 +23,14 @@
  * constant (see stream_latency_init).
  *
  * Matrix-vector products use plain loops the compiler vectorises (no BLAS in the real-time
- * path: OpenBLAS may start threads or allocate on first use). */
+ * path: OpenBLAS may start threads or allocate on first use).
+ *
+ * Frame batches: without spreading, a call that brings whole hops (pos at a hop boundary)
+ * runs up to FB frames at once, stage by stage: every per-frame vector below is an array of
+ * FB of them (frame j of the batch at j * stride), the history rings are long enough to hold
+ * the batch (R = 2 * max dilation + FB), and each product computes every element with the
+ * same sequence of operations whatever the number of frames, so the output does not depend
+ * on how calls cut the stream, bit for bit (test_stream). */
 #include "internal.h"
 #include "resample.h"
 #include "vec.h"
@@ -36,6 +43,9 @@
 #endif
 
 #define MAX_STEPS 8
+/* Frames run together when a call brings several whole hops (offline use, no spreading): each
+ * product then reads its weights once for up to FB frames (see mmt). */
+#define FB 8
 
 /* A weight matrix W[rows][K] stored transposed, wt[k][rpad] (rows padded with zeros to a
  * multiple of VW), with its bias padded likewise: y = b + W x is a sum of contiguous rows of
@@ -60,20 +70,22 @@ struct limpid_stream {
     lpi_schedule sched;
     limpid_stft *stft;
 
-    /* model-rate hop buffers [hop] each: the hop being collected, the hop of the frame in
-     * flight, the output hop playing and the one being computed */
+    /* model-rate hop buffers: the hop being collected and the one playing [hop]; the input
+     * hops of the frames in flight and their output hops [FB][hop] */
     float *inbuf, *in_work, *out_play, *out_next;
     int pos;
     int spread;          /* spread each frame's stages over the next hop */
     int stage;           /* next stage of the frame in flight, -1 when none */
     int stage_total;     /* its number of stages */
+    int nb;              /* frames in flight (1..FB; 1 when spreading or sample by sample) */
 
-    /* per-frame vectors */
+    /* per-frame vectors, FB of each (frame j at j * its stride) */
+    int sx, snc, so_, sc, scol, sa; /* strides: Cx, ncond rows, Cop, Cp, 4C, 2Cp */
     float *Y;      /* [Cx] compressed noisy spectrum of the frame */
     float *ncond;  /* [Cc (+ F)] the network's view of Y (with a front end: its rows too) */
     lpi_front_ws *front; /* the per-bin front end (one frame), else NULL */
     float *fwin;   /* [2F][front frames] its window of past features */
-    float *ftrack; /* [Cx] LOGPOW_FLOOR's noise-floor track (lpi_cond_features' state) */
+    float *ftrack; /* [Cx] LOGPOW_FLOOR's noise-floor track (lpi_cond_features' state; one) */
     float *c;      /* [C] conditioning projection */
     float *x;      /* [Cx] the current step's x_t */
     float *xin;    /* [Cx] the network's input (limpid_config.input_scale) */
@@ -86,9 +98,9 @@ struct limpid_stream {
     float *a;      /* [2C] */
     float *r;      /* [2C] */
     float *s;      /* [C] */
-    float *bsum;   /* [C] sum of the skip halves of out.b */
-    float *beff;   /* [C] skip.b + skip.w bsum / sqrt(N) */
-    float *emb;    /* [E + 2H] scratch of the step embedding */
+    float *bsum;   /* [C] sum of the skip halves of out.b (one) */
+    float *beff;   /* [C] skip.b + skip.w bsum / sqrt(N) (one) */
+    float *emb;    /* [E + 2H] scratch of the step embedding (one) */
     /* transposed weights (one allocation, mats_mem) */
     void *mats_mem;
     tmat m_in, m_cond, m_skip, m_final;
@@ -106,7 +118,7 @@ struct limpid_stream {
 
     /* host-rate path (NULL when the rates are equal) */
     lpi_resampler *rs_in, *rs_out;
-    float *rs_tmp;   /* [max_out of either] */
+    float *rs_tmp;   /* [HOST_CHUNK * max_out of the input resampler] model-rate samples */
     float *fifo;     /* [fifo_len] output FIFO at the host rate */
     int fifo_len, fifo_r, fifo_w, fifo_fill, fifo_prefill;
     int latency;     /* host samples */
@@ -127,55 +139,108 @@ void limpid_stream_opts_default(limpid_stream_opts *o)
 /* ------------------------------------------------------------------------ */
 /* Kernels */
 
-/* y[0:rpad] = (acc ? y : 0) + b + W x for a transposed matrix. Blocks of 64 outputs in four
- * vector accumulators, then single vectors. */
-LPI_CLONES static void mvt(const tmat *M, const float *restrict x, float *restrict y, int acc)
+/* One block of a transposed product: NH <= 8 half vectors (8 rows each, the native width of
+ * AVX2) from r0, NC <= 4 columns (frames). Every element is 0, plus w[k] x[k] for k = 0, 1,
+ * ... in order, plus the bias: the same operations for any NH and NC, so the blocking never
+ * changes a result. NH and NC are constants at every call (always inlined): the unused
+ * accumulators and branches vanish and the named ones stay in registers (GCC spills arrays of
+ * vectors, and splits 16-wide ones through memory on AVX2). */
+typedef float lpi_v8 __attribute__((vector_size(32)));
+#define V8LD(p) ({ lpi_v8 v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define V8SET(s) ((lpi_v8){0} + (float)(s))
+#define MM_ACCS(h) lpi_v8 a##h##0 = V8SET(0.0f), a##h##1 = a##h##0, a##h##2 = a##h##0, a##h##3 = a##h##0
+#define MM_FMA(h, c) \
+    if (NH > h && NC > c) \
+        a##h##c += wv##h * xv##c
+#define MM_ROW(h) MM_FMA(h, 0); MM_FMA(h, 1); MM_FMA(h, 2); MM_FMA(h, 3)
+#define MM_STORE(h, c)                                                                   \
+    if (NH > h && NC > c) {                                                              \
+        if (M->b)                                                                        \
+            a##h##c += V8LD(M->b + r0 + h * 8);                                          \
+        memcpy(Y + (size_t)(c) * ldy + r0 + h * 8, &a##h##c, sizeof a##h##c);            \
+    }
+static inline __attribute__((always_inline)) void mm_block(const tmat *M, int r0, int NH, int NC,
+                                                           const float *restrict X, size_t ldx,
+                                                           float *restrict Y, size_t ldy)
 {
     const int rp = M->rpad, K = M->K;
-    int r0 = 0;
-    for (; r0 + 4 * VW <= rp; r0 += 4 * VW) {
-        lpi_vf a0 = VSET(0.0f), a1 = a0, a2 = a0, a3 = a0;
-        const float *w = M->wt + r0;
-        for (int k = 0; k < K; k++, w += rp) {
-            const lpi_vf xv = VSET(x[k]);
-            a0 += VLD(w) * xv;
-            a1 += VLD(w + VW) * xv;
-            a2 += VLD(w + 2 * VW) * xv;
-            a3 += VLD(w + 3 * VW) * xv;
-        }
-        if (M->b) {
-            a0 += VLD(M->b + r0);
-            a1 += VLD(M->b + r0 + VW);
-            a2 += VLD(M->b + r0 + 2 * VW);
-            a3 += VLD(M->b + r0 + 3 * VW);
-        }
-        if (acc) {
-            a0 += VLD(y + r0);
-            a1 += VLD(y + r0 + VW);
-            a2 += VLD(y + r0 + 2 * VW);
-            a3 += VLD(y + r0 + 3 * VW);
-        }
-        VST(y + r0, a0);
-        VST(y + r0 + VW, a1);
-        VST(y + r0 + 2 * VW, a2);
-        VST(y + r0 + 3 * VW, a3);
+    MM_ACCS(0);
+    MM_ACCS(1);
+    MM_ACCS(2);
+    MM_ACCS(3);
+    MM_ACCS(4);
+    MM_ACCS(5);
+    MM_ACCS(6);
+    MM_ACCS(7);
+    const float *w = M->wt + r0;
+    const float *x0 = X, *x1 = X + ldx, *x2 = X + 2 * ldx, *x3 = X + 3 * ldx;
+    for (int k = 0; k < K; k++, w += rp) {
+        const lpi_v8 wv0 = V8LD(w);
+        const lpi_v8 wv1 = NH > 1 ? V8LD(w + 1 * 8) : wv0;
+        const lpi_v8 wv2 = NH > 2 ? V8LD(w + 2 * 8) : wv0;
+        const lpi_v8 wv3 = NH > 3 ? V8LD(w + 3 * 8) : wv0;
+        const lpi_v8 wv4 = NH > 4 ? V8LD(w + 4 * 8) : wv0;
+        const lpi_v8 wv5 = NH > 5 ? V8LD(w + 5 * 8) : wv0;
+        const lpi_v8 wv6 = NH > 6 ? V8LD(w + 6 * 8) : wv0;
+        const lpi_v8 wv7 = NH > 7 ? V8LD(w + 7 * 8) : wv0;
+        const lpi_v8 xv0 = V8SET(x0[k]);
+        const lpi_v8 xv1 = NC > 1 ? V8SET(x1[k]) : xv0;
+        const lpi_v8 xv2 = NC > 2 ? V8SET(x2[k]) : xv0;
+        const lpi_v8 xv3 = NC > 3 ? V8SET(x3[k]) : xv0;
+        MM_ROW(0);
+        MM_ROW(1);
+        MM_ROW(2);
+        MM_ROW(3);
+        MM_ROW(4);
+        MM_ROW(5);
+        MM_ROW(6);
+        MM_ROW(7);
     }
-    for (; r0 < rp; r0 += VW) {
-        lpi_vf a0 = VSET(0.0f), a1 = a0;
-        const float *w = M->wt + r0;
-        int k = 0;
-        for (; k + 1 < K; k += 2, w += 2 * rp) {
-            a0 += VLD(w) * VSET(x[k]);
-            a1 += VLD(w + rp) * VSET(x[k + 1]);
+    MM_STORE(0, 0) MM_STORE(0, 1) MM_STORE(0, 2) MM_STORE(0, 3)
+    MM_STORE(1, 0) MM_STORE(1, 1) MM_STORE(1, 2) MM_STORE(1, 3)
+    MM_STORE(2, 0) MM_STORE(2, 1) MM_STORE(2, 2) MM_STORE(2, 3)
+    MM_STORE(3, 0) MM_STORE(3, 1) MM_STORE(3, 2) MM_STORE(3, 3)
+    MM_STORE(4, 0) MM_STORE(4, 1) MM_STORE(4, 2) MM_STORE(4, 3)
+    MM_STORE(5, 0) MM_STORE(5, 1) MM_STORE(5, 2) MM_STORE(5, 3)
+    MM_STORE(6, 0) MM_STORE(6, 1) MM_STORE(6, 2) MM_STORE(6, 3)
+    MM_STORE(7, 0) MM_STORE(7, 1) MM_STORE(7, 2) MM_STORE(7, 3)
+}
+#undef MM_ACCS
+#undef MM_FMA
+#undef MM_ROW
+#undef MM_STORE
+
+/* Y[j][0:rpad] = b + W X[j] for the n frames j < n (columns ldx / ldy apart), W transposed
+ * (tmat). Four frames at a time share each weight load; one frame alone (the real-time path)
+ * runs eight half vectors at a time. */
+LPI_CLONES static void mmt(const tmat *M, const float *restrict X, size_t ldx, float *restrict Y,
+                           size_t ldy, int n)
+{
+    const int nh = M->rpad / 8; /* even: rpad is a multiple of VW = 16 */
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (int h = 0; h < nh; h += 2)
+            mm_block(M, h * 8, 2, 4, X + (size_t)j * ldx, ldx, Y + (size_t)j * ldy, ldy);
+    if (n - j >= 2) {
+        int h = 0;
+        for (; h + 4 <= nh; h += 4)
+            mm_block(M, h * 8, 4, 2, X + (size_t)j * ldx, ldx, Y + (size_t)j * ldy, ldy);
+        if (h < nh)
+            mm_block(M, h * 8, 2, 2, X + (size_t)j * ldx, ldx, Y + (size_t)j * ldy, ldy);
+        j += 2;
+    }
+    if (j < n) {
+        const float *x = X + (size_t)j * ldx;
+        float *y = Y + (size_t)j * ldy;
+        int h = 0;
+        for (; h + 8 <= nh; h += 8)
+            mm_block(M, h * 8, 8, 1, x, ldx, y, ldy);
+        switch (nh - h) {
+        case 6: mm_block(M, h * 8, 6, 1, x, ldx, y, ldy); break;
+        case 4: mm_block(M, h * 8, 4, 1, x, ldx, y, ldy); break;
+        case 2: mm_block(M, h * 8, 2, 1, x, ldx, y, ldy); break;
+        default: break;
         }
-        if (k < K)
-            a0 += VLD(w) * VSET(x[k]);
-        a0 += a1;
-        if (M->b)
-            a0 += VLD(M->b + r0);
-        if (acc)
-            a0 += VLD(y + r0);
-        VST(y + r0, a0);
     }
 }
 
@@ -287,80 +352,110 @@ static int n_stages(const limpid_stream *st) { return 2 + st->steps * (st->N + 2
 
 static void stage_layer(limpid_stream *st, int s, int i)
 {
-    const int C = st->C, Cp = st->Cp, N = st->N, R = st->R;
-    const int64_t k = st->frame;
+    const int C = st->C, Cp = st->Cp, N = st->N, R = st->R, nb = st->nb;
     const int d = st->L->layer[i].dilation;
     const float *p = st->proj + ((size_t)s * N + (size_t)i) * C;
-    float *h = st->h;
     float *ring = st->hist + ((size_t)s * N + (size_t)i) * (size_t)R * C;
-    memcpy(ring + (size_t)(k % R) * C, h, (size_t)C * sizeof(float));
-    /* taps n - 2d, n - d, n (causal): y = h + p, zero before the first frame */
-    for (int tap = 0; tap < 3; tap++) {
-        int64_t f = k - (int64_t)(2 - tap) * d;
-        float *dst = st->col + (size_t)tap * C;
-        if (f < 0) {
-            memset(dst, 0, (size_t)C * sizeof(float));
-        } else {
-            const float *src = ring + (size_t)(f % R) * C;
-            for (int c = 0; c < C; c++)
-                dst[c] = src[c] + p[c];
+    /* every frame's h first: a tap may read a frame of the same batch (R >= 2 d + nb) */
+    for (int j = 0; j < nb; j++)
+        memcpy(ring + (size_t)((st->frame + j) % R) * C, st->h + (size_t)j * st->sc,
+               (size_t)C * sizeof(float));
+    for (int j = 0; j < nb; j++) {
+        const int64_t k = st->frame + j;
+        float *col = st->col + (size_t)j * st->scol;
+        /* taps n - 2d, n - d, n (causal): y = h + p, zero before the first frame */
+        for (int tap = 0; tap < 3; tap++) {
+            int64_t f = k - (int64_t)(2 - tap) * d;
+            float *dst = col + (size_t)tap * C;
+            if (f < 0) {
+                memset(dst, 0, (size_t)C * sizeof(float));
+            } else {
+                const float *src = ring + (size_t)(f % R) * C;
+                for (int c = 0; c < C; c++)
+                    dst[c] = src[c] + p[c];
+            }
         }
     }
     /* col[3C:4C] holds c (set once per frame) */
-    mvt(&st->m_dil[i], st->col, st->a, 0);
-    gate(st->a, Cp);
-    mvt(&st->m_out[i], st->a, st->r, 0);
+    mmt(&st->m_dil[i], st->col, (size_t)st->scol, st->a, (size_t)st->sa, nb);
+    for (int j = 0; j < nb; j++)
+        gate(st->a + (size_t)j * st->sa, Cp);
+    mmt(&st->m_out[i], st->a, (size_t)st->sa, st->r, (size_t)st->sa, nb);
     const float *ob = st->outb + (size_t)i * Cp;
-    for (int c = 0; c < Cp; c++) {
-        h[c] = (h[c] + st->r[c] + ob[c]) * 0.70710678118654752f;
-        st->skip[c] += st->r[Cp + c];
+    for (int j = 0; j < nb; j++) {
+        float *h = st->h + (size_t)j * st->sc, *sk = st->skip + (size_t)j * st->sc;
+        const float *r = st->r + (size_t)j * st->sa;
+        for (int c = 0; c < Cp; c++) {
+            h[c] = (h[c] + r[c] + ob[c]) * 0.70710678118654752f;
+            sk[c] += r[Cp + c];
+        }
     }
 }
 
 static void stage_begin(limpid_stream *st)
 {
     const limpid_config *cfg = st->cfg;
-    const int Cx = st->Cx, C = st->C;
+    const int Cx = st->Cx, C = st->C, nb = st->nb;
     apply_settings(st);
-    limpid_stft_push(st->stft, st->in_work, st->Y);
-    limpid_spec_compress(st->Y, 1, st->F, cfg->compress_exp, cfg->compress_scale);
-    if (st->Cc > 0) {
-        const float *nc = lpi_cond_features(cfg, st->Y, 1, 1, 0, st->ftrack, st->ncond);
-        if (st->front)
-            lpi_front_frame(st->L, st->m->params, st->front, st->fwin, st->ncond);
-        mvt(&st->m_cond, nc, st->c, 0);
-        for (int c = 0; c < C; c++) /* into the taps' tail: col[3C:4C] */
-            st->col[3 * C + c] = relu_f(st->c[c]);
+    const float *nc = NULL; /* the cond projection's input: ncond, or Y itself */
+    size_t ldc = 0;
+    for (int j = 0; j < nb; j++) {
+        float *Y = st->Y + (size_t)j * st->sx;
+        limpid_stft_push(st->stft, st->in_work + (size_t)j * st->hop, Y);
+        limpid_spec_compress(Y, 1, st->F, cfg->compress_exp, cfg->compress_scale);
+        if (st->Cc > 0) {
+            float *ncj = st->ncond + (size_t)j * st->snc;
+            const float *v = lpi_cond_features(cfg, Y, 1, 1, 0, st->ftrack, ncj);
+            if (st->front)
+                lpi_front_frame(st->L, st->m->params, st->front, st->fwin, ncj);
+            nc = v == ncj ? st->ncond : st->Y; /* the same for every frame */
+            ldc = v == ncj ? (size_t)st->snc : (size_t)st->sx;
+        }
+        /* x_{t_1} from the observation and this frame's noise */
+        float *eh = st->eh + (size_t)j * st->sx;
+        lpi_rng rng = lpi_rng_make(st->seed, (uint64_t)(st->frame + j), LPI_STREAM_NOISE_TAG);
+        lpi_rng_normal_fill(&rng, eh, (size_t)Cx);
+        lpi_q_sample(lpi_schedule_abar(&st->sched, st->t_step[0]), Y, eh,
+                     st->x + (size_t)j * st->sx, (size_t)Cx);
     }
-    /* x_{t_1} from the observation and this frame's noise */
-    lpi_rng rng = lpi_rng_make(st->seed, (uint64_t)st->frame, LPI_STREAM_NOISE_TAG);
-    lpi_rng_normal_fill(&rng, st->eh, (size_t)Cx);
-    lpi_q_sample(lpi_schedule_abar(&st->sched, st->t_step[0]), st->Y, st->eh, st->x,
-                 (size_t)Cx);
+    if (nc) {
+        mmt(&st->m_cond, nc, ldc, st->c, (size_t)st->sc, nb);
+        for (int j = 0; j < nb; j++) /* into the taps' tail: col[3C:4C] */
+            for (int c = 0; c < C; c++)
+                st->col[(size_t)j * st->scol + 3 * C + c] = relu_f(st->c[(size_t)j * st->sc + c]);
+    }
 }
 
 static void stage_lane_end(limpid_stream *st, int s)
 {
     const limpid_config *cfg = st->cfg;
-    const int Cx = st->Cx, Cp = st->Cp;
+    const int Cx = st->Cx, Cp = st->Cp, nb = st->nb;
     const float inv_sqrt_n = (float)(1.0 / sqrt((double)st->N));
-    for (int c = 0; c < Cp; c++)
-        st->skip[c] *= inv_sqrt_n;
-    mvt(&st->m_skip, st->skip, st->s, 0);
-    for (int c = 0; c < Cp; c++)
-        st->s[c] = relu_f(st->s[c]);
-    mvt(&st->m_final, st->s, st->out, 0);
-    lpi_front_add(st->L, st->out, 1, st->ncond, 1, 1);
-    lpi_head_forward(cfg, st->out, st->Y, st->ncond, st->x, 1, st->pred);
+    for (int j = 0; j < nb; j++)
+        for (int c = 0; c < Cp; c++)
+            st->skip[(size_t)j * st->sc + c] *= inv_sqrt_n;
+    mmt(&st->m_skip, st->skip, (size_t)st->sc, st->s, (size_t)st->sc, nb);
+    for (int j = 0; j < nb; j++)
+        for (int c = 0; c < Cp; c++)
+            st->s[(size_t)j * st->sc + c] = relu_f(st->s[(size_t)j * st->sc + c]);
+    mmt(&st->m_final, st->s, (size_t)st->sc, st->out, (size_t)st->so_, nb);
     const double ab = lpi_schedule_abar(&st->sched, st->t_step[s]);
-    lpi_x0_eps_from_pred(cfg->target, ab, st->x, st->pred, st->x0, st->eh, (size_t)Cx);
-    if (s == st->steps - 1)
-        return;
-    const double ab_next = lpi_schedule_abar(&st->sched, st->t_step[s + 1]);
+    const int last = s == st->steps - 1;
+    const double ab_next = last ? 0.0 : lpi_schedule_abar(&st->sched, st->t_step[s + 1]);
     const double c_x0 = sqrt(ab_next), dir2 = 1.0 - ab_next;
     const double c_eps = dir2 > 0.0 ? sqrt(dir2) : 0.0;
-    for (int i = 0; i < Cx; i++)
-        st->x[i] = (float)(c_x0 * st->x0[i] + c_eps * st->eh[i]);
+    for (int j = 0; j < nb; j++) {
+        float *out = st->out + (size_t)j * st->so_, *ncond = st->ncond + (size_t)j * st->snc;
+        float *x = st->x + (size_t)j * st->sx, *pred = st->pred + (size_t)j * st->sx;
+        float *x0 = st->x0 + (size_t)j * st->sx, *eh = st->eh + (size_t)j * st->sx;
+        lpi_front_add(st->L, out, 1, ncond, 1, 1);
+        lpi_head_forward(cfg, out, st->Y + (size_t)j * st->sx, ncond, x, 1, pred);
+        lpi_x0_eps_from_pred(cfg->target, ab, x, pred, x0, eh, (size_t)Cx);
+        if (last)
+            continue;
+        for (int i = 0; i < Cx; i++)
+            x[i] = (float)(c_x0 * x0[i] + c_eps * eh[i]);
+    }
 }
 
 /* Lanes beyond the current step count are not run: when the count goes up again their
@@ -368,17 +463,20 @@ static void stage_lane_end(limpid_stream *st, int s)
 static void stage_end(limpid_stream *st)
 {
     const limpid_config *cfg = st->cfg;
-    for (int i = 0; i < st->Cx; i++)
-        if (!isfinite(st->x0[i]))
-            st->x0[i] = 0.0f;
-    limpid_spec_decompress(st->x0, 1, st->F, cfg->compress_exp, cfg->compress_scale);
-    limpid_stft_pull(st->stft, st->x0, st->out_next);
-    st->frame++;
+    for (int j = 0; j < st->nb; j++) {
+        float *x0 = st->x0 + (size_t)j * st->sx;
+        for (int i = 0; i < st->Cx; i++)
+            if (!isfinite(x0[i]))
+                x0[i] = 0.0f;
+        limpid_spec_decompress(x0, 1, st->F, cfg->compress_exp, cfg->compress_scale);
+        limpid_stft_pull(st->stft, x0, st->out_next + (size_t)j * st->hop);
+    }
+    st->frame += st->nb;
 }
 
 static void run_stage(limpid_stream *st, int j)
 {
-    const int N = st->N, per = N + 2;
+    const int N = st->N, per = N + 2, nb = st->nb;
     if (j == 0) {
         stage_begin(st);
         return;
@@ -394,10 +492,17 @@ static void run_stage(limpid_stream *st, int j)
             st->proj_stale[s] = 0;
         }
         const double ab = lpi_schedule_abar(&st->sched, st->t_step[s]);
-        mvt(&st->m_in, lpi_net_input(st->cfg, ab, st->x, (size_t)st->Cx, st->xin), st->h, 0);
-        for (int c = 0; c < st->Cp; c++)
+        const float *in = NULL;
+        for (int f = 0; f < nb; f++) {
+            float *xin = st->xin + (size_t)f * st->sx;
+            const float *v = lpi_net_input(st->cfg, ab, st->x + (size_t)f * st->sx,
+                                           (size_t)st->Cx, xin);
+            in = v == xin ? st->xin : st->x; /* the same for every frame */
+        }
+        mmt(&st->m_in, in, (size_t)st->sx, st->h, (size_t)st->sc, nb);
+        for (int c = 0; c < nb * st->sc; c++)
             st->h[c] = relu_f(st->h[c]);
-        memset(st->skip, 0, (size_t)st->Cp * sizeof(float));
+        memset(st->skip, 0, (size_t)nb * st->sc * sizeof(float));
     } else if (r <= N) {
         stage_layer(st, s, r - 1);
     } else {
@@ -430,29 +535,64 @@ static inline float engine_sample(limpid_stream *st, float v)
             run_stage(st, st->stage++);
     }
     if (st->pos == st->hop) {
+        const size_t hb = (size_t)st->hop * sizeof(float);
         st->pos = 0;
-        finish_frame(st); /* (spread: already done by the rule above) */
-        float *t = st->out_play; /* the finished frame's output plays next */
-        st->out_play = st->out_next;
-        st->out_next = t;
-        t = st->in_work; /* this hop becomes the next frame's input */
-        st->in_work = st->inbuf;
-        st->inbuf = t;
+        if (st->spread) {
+            finish_frame(st); /* (already done by the rule above) */
+            memcpy(st->out_play, st->out_next, hb); /* the finished frame plays next */
+        }
+        memcpy(st->in_work, st->inbuf, hb); /* this hop is the next frame's input */
+        st->nb = 1;
         st->stage = 0;
+        st->stage_total = 0; /* settings are applied in stage 0: count after it */
+        run_stage(st, st->stage++);
+        st->stage_total = n_stages(st);
         if (!st->spread) {
-            st->stage_total = 0; /* settings are applied in stage 0: count after it */
-            run_stage(st, st->stage++);
-            st->stage_total = n_stages(st);
             finish_frame(st);
-            t = st->out_play;
-            st->out_play = st->out_next;
-            st->out_next = t;
-        } else {
-            run_stage(st, st->stage++); /* stage 0 (applies settings), then count */
-            st->stage_total = n_stages(st);
+            memcpy(st->out_play, st->out_next, hb);
         }
     }
     return y;
+}
+
+/* nb whole hops at a hop boundary, without spreading: what nb * hop calls of engine_sample
+ * do, with the nb frames run as one batch. in and out may be the same buffer. */
+static void engine_frames(limpid_stream *st, const float *in, float *out, int nb)
+{
+    const int hop = st->hop;
+    const size_t hb = (size_t)hop * sizeof(float);
+    for (int i = 0; i < nb * hop; i++)
+        st->in_work[i] = isfinite(in[i]) ? in[i] : 0.0f;
+    st->nb = nb;
+    st->stage = 0;
+    st->stage_total = 0;
+    run_stage(st, st->stage++);
+    st->stage_total = n_stages(st);
+    finish_frame(st);
+    /* hop j plays frame j - 1: the one before the batch, then the batch's */
+    memcpy(out, st->out_play, hb);
+    memcpy(out + hop, st->out_next, (size_t)(nb - 1) * hb);
+    memcpy(st->out_play, st->out_next + (size_t)(nb - 1) * hop, hb);
+    st->nb = 1;
+}
+
+/* Model-rate samples through the engine: whole hops at a boundary in batches of up to FB
+ * frames, the rest sample by sample. */
+static void engine_run(limpid_stream *st, const float *in, float *out, size_t n)
+{
+    const size_t hop = (size_t)st->hop;
+    size_t i = 0;
+    while (i < n) {
+        if (!st->spread && st->pos == 0 && n - i >= hop) {
+            size_t k = (n - i) / hop;
+            int nb = k > FB ? FB : (int)k;
+            engine_frames(st, in + i, out + i, nb);
+            i += (size_t)nb * hop;
+        } else {
+            out[i] = engine_sample(st, in[i]);
+            i++;
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -460,7 +600,7 @@ static inline float engine_sample(limpid_stream *st, float v)
 
 static inline void fifo_put(limpid_stream *st, float v)
 {
-    /* cannot overflow: the FIFO is sized for the prefill plus the burst bound */
+    /* cannot overflow: the FIFO is sized for the prefill, the burst bound and a chunk */
     st->fifo[st->fifo_w] = v;
     if (++st->fifo_w == st->fifo_len)
         st->fifo_w = 0;
@@ -478,16 +618,27 @@ static inline float fifo_get(limpid_stream *st)
     return v;
 }
 
-static void host_sample_counts(limpid_stream *st, float v)
+/* Host samples of one call go through in chunks of up to HOST_CHUNK: all of a chunk through
+ * the input resampler, the engine (so whole hops run as frame batches), the output resampler
+ * and into the FIFO, then the chunk's outputs are read. The FIFO receives the same samples
+ * in the same order as sample by sample, only earlier, so reads see the same values (it is
+ * sized for the chunk). */
+#define HOST_CHUNK 4096
+static void host_chunk(limpid_stream *st, const float *in, float *out, size_t m)
 {
-    int n1 = lpi_resampler_push(st->rs_in, v, st->rs_tmp);
-    for (int i = 0; i < n1; i++) {
-        float y = engine_sample(st, st->rs_tmp[i]);
+    size_t nm = 0;
+    for (size_t t = 0; t < m; t++)
+        nm += (size_t)lpi_resampler_push(st->rs_in, isfinite(in[t]) ? in[t] : 0.0f,
+                                         st->rs_tmp + nm);
+    engine_run(st, st->rs_tmp, st->rs_tmp, nm);
+    for (size_t t = 0; t < nm; t++) {
         float tmp2[64];
-        int n2 = lpi_resampler_push(st->rs_out, y, tmp2);
+        int n2 = lpi_resampler_push(st->rs_out, st->rs_tmp[t], tmp2);
         for (int j = 0; j < n2; j++)
             fifo_put(st, tmp2[j]);
     }
+    for (size_t t = 0; t < m; t++)
+        out[t] = fifo_get(st);
 }
 
 void limpid_stream_process(limpid_stream *st, const float *in, float *out, size_t n)
@@ -499,14 +650,10 @@ void limpid_stream_process(limpid_stream *st, const float *in, float *out, size_
     _mm_setcsr(csr | 0x8040); /* flush denormals to zero, denormal inputs as zero */
 #endif
     if (!st->rs_in) {
-        for (size_t i = 0; i < n; i++)
-            out[i] = engine_sample(st, in[i]);
+        engine_run(st, in, out, n);
     } else {
-        for (size_t i = 0; i < n; i++) {
-            float v = in[i];
-            host_sample_counts(st, isfinite(v) ? v : 0.0f);
-            out[i] = fifo_get(st);
-        }
+        for (size_t i = 0; i < n; i += HOST_CHUNK)
+            host_chunk(st, in + i, out + i, n - i < HOST_CHUNK ? n - i : HOST_CHUNK);
     }
 #ifdef LPI_HAVE_MXCSR
     _mm_setcsr(csr);
@@ -575,7 +722,8 @@ static limpid_status stream_latency_init(limpid_stream *st, int host_rate)
     lpi_resampler_reset(st->rs_in);
     lpi_resampler_reset(st->rs_out);
     st->fifo_prefill = (int)shortfall;
-    st->fifo_len = st->fifo_prefill + 2 * (int)(2.0 * host_rate / mr + 8) + 256;
+    /* a chunk (host_chunk) adds up to HOST_CHUNK samples before its reads */
+    st->fifo_len = st->fifo_prefill + 2 * (int)(2.0 * host_rate / mr + 8) + 256 + HOST_CHUNK;
     st->fifo = calloc((size_t)st->fifo_len, sizeof(float));
     if (!st->fifo)
         return LIMPID_ERR_NOMEM;
@@ -739,20 +887,28 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     for (int i = 0; i < L->N; i++)
         if (L->layer[i].dilation > maxd)
             maxd = L->layer[i].dilation;
-    st->R = 2 * maxd + 1;
+    st->R = 2 * maxd + FB;
     limpid_status s = LIMPID_ERR_NOMEM;
     const int C = st->C, Cx = st->Cx;
     const int Cp = (C + VW - 1) / VW * VW, Cop = (st->Co + VW - 1) / VW * VW;
     st->Cp = Cp;
-    /* one block for the per-frame vectors (padded where a transposed product writes) */
+    /* one block for the vectors: FB of each per-frame one (padded where a transposed product
+     * writes), then the single ones */
     const size_t ncr = lpi_front_ncond_rows(L);
-    size_t nvec = (size_t)Cx * 7 + ncr + (size_t)Cop + (size_t)Cp * 9 +
-                  4 * (size_t)C + 2 * (size_t)C + (size_t)L->E + 2 * (size_t)L->H;
+    st->sx = Cx;
+    st->snc = (int)ncr;
+    st->so_ = Cop;
+    st->sc = Cp;
+    st->scol = 4 * C;
+    st->sa = 2 * Cp;
+    size_t per = (size_t)Cx * 6 + ncr + (size_t)Cop + (size_t)Cp * 4 + 4 * (size_t)C +
+                 4 * (size_t)Cp;
+    size_t nvec = per * FB + (size_t)Cx + 2 * (size_t)C + (size_t)L->E + 2 * (size_t)L->H;
     st->Y = calloc(nvec, sizeof(float));
     st->inbuf = calloc((size_t)st->hop, sizeof(float));
-    st->in_work = calloc((size_t)st->hop, sizeof(float));
+    st->in_work = calloc((size_t)FB * st->hop, sizeof(float));
     st->out_play = calloc((size_t)st->hop, sizeof(float));
-    st->out_next = calloc((size_t)st->hop, sizeof(float));
+    st->out_next = calloc((size_t)FB * st->hop, sizeof(float));
     st->hist = calloc((size_t)st->max_steps * st->N * st->R * C, sizeof(float));
     st->proj = calloc((size_t)st->max_steps * st->N * C, sizeof(float));
     if (L->fh > 0) {
@@ -762,25 +918,28 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     if (!st->Y || !st->inbuf || !st->in_work || !st->out_play || !st->out_next || !st->hist ||
         !st->proj || (L->fh > 0 && (!st->front || !st->fwin)))
         goto fail;
-    float *q = st->Y + Cx;
-    st->x = q; q += Cx;
-    st->xin = q; q += Cx;
-    st->pred = q; q += Cx;
-    st->x0 = q; q += Cx;
-    st->eh = q; q += Cx;
-    st->ncond = q; q += ncr;
+    float *q = st->Y + (size_t)FB * Cx;
+#define PER_FRAME(v, n) (st->v = q, q += (size_t)FB * (n))
+    PER_FRAME(x, Cx);
+    PER_FRAME(xin, Cx);
+    PER_FRAME(pred, Cx);
+    PER_FRAME(x0, Cx);
+    PER_FRAME(eh, Cx);
+    PER_FRAME(ncond, ncr);
+    PER_FRAME(out, Cop);
+    PER_FRAME(c, Cp);
+    PER_FRAME(h, Cp);
+    PER_FRAME(skip, Cp);
+    PER_FRAME(col, 4 * (size_t)C);
+    PER_FRAME(a, 2 * (size_t)Cp);
+    PER_FRAME(r, 2 * (size_t)Cp);
+    PER_FRAME(s, Cp);
+#undef PER_FRAME
     st->ftrack = q; q += Cx;
-    st->out = q; q += Cop;
-    st->c = q; q += Cp;
-    st->h = q; q += Cp;
-    st->skip = q; q += Cp;
-    st->col = q; q += 4 * (size_t)C;
-    st->a = q; q += 2 * (size_t)Cp;
-    st->r = q; q += 2 * (size_t)Cp;
-    st->s = q; q += Cp;
     st->bsum = q; q += C;
     st->beff = q; q += C;
     st->emb = q;
+    st->nb = 1;
     if ((s = limpid_stft_create(&st->stft, cfg->n_fft, cfg->hop, cfg->window)) != LIMPID_OK)
         goto fail;
     if ((s = lpi_schedule_init(&st->sched, cfg)) != LIMPID_OK)
@@ -811,7 +970,7 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
             goto fail;
         }
         s = LIMPID_ERR_NOMEM;
-        st->rs_tmp = calloc((size_t)mo, sizeof(float));
+        st->rs_tmp = calloc((size_t)HOST_CHUNK * mo, sizeof(float));
         if (!st->rs_tmp)
             goto fail;
     }
