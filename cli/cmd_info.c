@@ -1,4 +1,6 @@
-/* cmd_info.c - `limpid info MODEL [--json]`: what a model file is, costs and provenance. */
+/* cmd_info.c - `limpid info MODEL [--json]`: what a model file is, costs and provenance. A
+ * training checkpoint is described as the model `limpid export` would write from it, with
+ * its place in the training (step, learning rate). */
 #include "cli.h"
 #include "config_file.h"
 
@@ -15,6 +17,8 @@ static void usage(FILE *f)
             "parameter count, compute cost (MACs per frame; GMAC per second of audio per\n"
             "sampling step), receptive field, latency and training provenance. Class names\n"
             "are shown when MODEL.classes (written by 'limpid train --task texture') exists.\n"
+            "MODEL may also be a training checkpoint (MODEL.ckpt): it is described as the\n"
+            "model 'limpid export' writes from it, with its step and learning rate.\n"
             "\n"
             "Options:\n"
             "  --json       machine-readable output (one JSON object)\n"
@@ -182,7 +186,17 @@ int cmd_info(int argc, char **argv)
     char err[1024];
     err[0] = '\0';
     limpid_status st = limpid_model_load_file(&m, path, err, sizeof err);
+    /* a checkpoint: the model export would write (averaged weights), and where training is */
+    limpid_trainer *t = NULL;
+    if (st != LIMPID_OK &&
+        limpid_trainer_load_checkpoint(&t, path, NULL, 0) == LIMPID_OK) {
+        const limpid_train_config *tc = limpid_trainer_train_config(t);
+        st = limpid_trainer_export(t, tc->ema_decay > 0.0f, NULL, &m);
+        if (st != LIMPID_OK)
+            snprintf(err, sizeof err, "cannot export a model from the checkpoint");
+    }
     if (st != LIMPID_OK) {
+        limpid_trainer_destroy(t);
         if (err[0] && strstr(err, path))
             cli_error("info", "cannot load model: %s (%s)", err, limpid_strerror(st));
         else
@@ -257,6 +271,18 @@ int cmd_info(int argc, char **argv)
                    "  \"latency_ms\": ",
                 mi.lookahead_frames, mi.latency_samples);
         json_num(f, lat_ms);
+        if (t) {
+            const limpid_train_config *tc = limpid_trainer_train_config(t);
+            fprintf(f, ",\n  \"checkpoint\": {\"step\": %lld, \"total_steps\": %lld, \"lr\": ",
+                    (long long)limpid_trainer_steps_done(t), (long long)tc->total_steps);
+            json_num(f, limpid_trainer_lr(t));
+            fprintf(f, ", \"batch\": %d, \"crop_samples\": %d, \"ema_decay\": ", tc->batch,
+                    tc->crop_samples);
+            json_num(f, tc->ema_decay);
+            fprintf(f, "}");
+        } else {
+            fprintf(f, ",\n  \"checkpoint\": null");
+        }
         fprintf(f, ",\n  \"provenance\": {\n    \"created\": ");
         json_str(f, p->created);
         fprintf(f, ",\n    \"tool_version\": ");
@@ -274,7 +300,15 @@ int cmd_info(int argc, char **argv)
         json_num(f, p->val_loss);
         fprintf(f, "\n  }\n}\n");
     } else {
-        fprintf(f, "model            %s\n", path);
+        fprintf(f, "%s       %s\n", t ? "checkpoint" : "model     ", path);
+        if (t) {
+            const limpid_train_config *tc = limpid_trainer_train_config(t);
+            fprintf(f, "training at      step %lld of %lld, learning rate %.3g, batch %d x %.2f s%s\n",
+                    (long long)limpid_trainer_steps_done(t), (long long)tc->total_steps,
+                    (double)limpid_trainer_lr(t), tc->batch,
+                    (double)tc->crop_samples / limpid_model_config(m)->sample_rate,
+                    tc->ema_decay > 0.0f ? " (described: the averaged weights)" : "");
+        }
         fprintf(f, "task             %s", cfg_task_name(c->task));
         if (c->task == LIMPID_TASK_TEXTURE)
             fprintf(f, " (%d class%s)", c->n_classes, c->n_classes == 1 ? "" : "es");
@@ -342,6 +376,7 @@ int cmd_info(int argc, char **argv)
         free(names[i]);
     free(names);
     limpid_model_destroy(m);
+    limpid_trainer_destroy(t);
     if (fflush(f) != 0 || ferror(f)) {
         cli_error("info", "cannot write the output");
         return CLI_EXIT_FAIL;

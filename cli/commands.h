@@ -7,7 +7,8 @@
  * `limpid --help` should list it). main.c and cli.h pick it up from this list.
  */
 LIMPID_CMD(train, "train a denoising or texture model on folders of audio")
-LIMPID_CMD(info, "describe a model file: architecture, cost, latency, provenance")
+LIMPID_CMD(info, "describe a model file or checkpoint: architecture, cost, latency, provenance")
+LIMPID_CMD(export, "write a model file from a training checkpoint (a training still running)")
 LIMPID_CMD(denoise, "denoise audio files or folders with a model (streams long files)")
 LIMPID_CMD(live, "denoise a microphone into an output device in real time (PortAudio)")
 LIMPID_CMD(generate, "generate audio textures (rain, wind, stream, fire...) of any length")

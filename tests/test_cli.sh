@@ -169,6 +169,48 @@ rc=$?
 [ $rc -eq 0 ] && "$LIMPID" info r.lpd | grep -q "steps          15" && ok "--stop-at 15 writes a 15-step model" ||
     bad "--stop-at (rc $rc)" "$out
 $(cat r1.log)"
+# ---- checkpoints: info and export ------------------------------------------------------------------
+# the checkpoint of the stopped run (step 15 of 30) says where it is, and exporting it gives the
+# model train wrote when it stopped there: the same weights, so the same denoised audio
+out=$("$LIMPID" info r.lpd.ckpt 2>&1)
+rc=$?
+[ $rc -eq 0 ] && grep -q "^checkpoint" <<<"$out" && grep -q "step 15 of 30" <<<"$out" &&
+    ok "info describes a checkpoint (step 15 of 30)" || bad "info on a checkpoint (rc $rc)" "$out"
+json=$("$LIMPID" info --json r.lpd.ckpt 2>&1)
+jstep=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["checkpoint"]["step"], d["checkpoint"]["total_steps"])' <<<"$json" 2>&1)
+[ "$jstep" = "15 30" ] && ok "info --json on a checkpoint: step 15 of 30" || bad "info --json on a checkpoint" "$jstep"
+out=$("$LIMPID" export r.lpd.ckpt -o r15.lpd 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && grep -q "step 15 of 30, averaged" <<<"$out" &&
+    "$LIMPID" denoise --model r.lpd --threads 1 -q -o d_train.wav clean/tone440.wav &&
+    "$LIMPID" denoise --model r15.lpd --threads 1 -q -o d_export.wav clean/tone440.wav &&
+    cmp -s d_train.wav d_export.wav; then
+    ok "export of the step-15 checkpoint denoises like train's step-15 model"
+else
+    bad "export equals train's model (rc $rc)" "$out"
+fi
+"$LIMPID" info r15.lpd | grep -q "steps          15" && ok "exported model has 15 steps" || bad "exported model has 15 steps"
+cp r15.lpd r15.saved
+err=$("$LIMPID" export r.lpd.ckpt -o r15.lpd 2>&1)
+rc=$?
+[ $rc -eq 1 ] && grep -q -- "--force" <<<"$err" && cmp -s r15.lpd r15.saved &&
+    ok "export does not overwrite without --force" || bad "export overwrite protection (rc $rc)" "$err"
+out=$("$LIMPID" export r.lpd.ckpt -o r15.lpd --raw --force 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && grep -q "raw weights" <<<"$out" &&
+    "$LIMPID" denoise --model r15.lpd --threads 1 -q -o d_raw.wav clean/tone440.wav &&
+    ! cmp -s d_raw.wav d_export.wav; then
+    ok "export --raw --force writes other (the raw) weights"
+else
+    bad "export --raw --force (rc $rc)" "$out"
+fi
+err=$("$LIMPID" export m.lpd -o x.lpd 2>&1)
+rc=$?
+[ $rc -eq 1 ] && grep -q "m.lpd" <<<"$err" && grep -q "not a training checkpoint" <<<"$err" && [ ! -e x.lpd ] &&
+    ok "export of a model file -> exit 1 naming it" || bad "export of a model file (rc $rc)" "$err"
+err=$("$LIMPID" export r.lpd.ckpt -o r.lpd.ckpt 2>&1)
+[ $? -eq 2 ] && ok "export refuses to write over its checkpoint" || bad "export onto its checkpoint" "$err"
+
 out=$("$LIMPID" train --resume r.lpd.ckpt --clean clean --noise noise --threads 1 --val-every 10 \
       --ckpt-every 10 -o r.lpd 2>r2.log)
 rc=$?
