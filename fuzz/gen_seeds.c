@@ -70,6 +70,7 @@ int main(int argc, char **argv)
     c.front_cond = 1;
     bad |= save(&c, 6, argv[1], "denoise-stft-front.lpm");
     c.cond_snr = 1; /* the network reads the level above the floor (arch.cond_snr) */
+    c.floor_rise = 0.5f; /* a floor track slower than the default (arch.floor_rise) */
     bad |= save(&c, 7, argv[1], "denoise-stft-front-snr.lpm");
     return bad;
 }

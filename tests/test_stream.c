@@ -264,6 +264,21 @@ START_TEST(test_matches_batch_input_scale)
 }
 END_TEST
 
+/* floor_rise: the engine's floor track rises as the batch path's does, and the rate changes
+ * the output */
+static void set_floor_rise(limpid_model *m, int on)
+{
+    m->cfg.floor_rise = on ? 16.0f : 0.0f;
+}
+
+START_TEST(test_matches_batch_floor_rise)
+{
+    limpid_model *m = tiny_model_head(0, 11, LIMPID_HEAD_WIENER_FLOOR);
+    assert_changes_output(m, set_floor_rise, "floor_rise");
+    matches_batch(m);
+}
+END_TEST
+
 /* Output does not depend on the block size or on in-place buffers: bit for bit, at the
  * model's rate and through the resamplers. */
 START_TEST(test_block_size_independent)
@@ -507,6 +522,7 @@ int main(void)
     tcase_add_test(tc, test_matches_batch_front);
     tcase_add_test(tc, test_matches_batch_input_scale);
     tcase_add_test(tc, test_matches_batch_cond_snr);
+    tcase_add_test(tc, test_matches_batch_floor_rise);
     tcase_add_test(tc, test_block_size_independent);
     tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);

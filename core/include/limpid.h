@@ -280,6 +280,11 @@ typedef struct limpid_config {
      * above its floor (log power minus log floor) instead of the log floor itself. The head
      * still gets the floor; only the network's input changes (docs/design.md). 0 or 1. */
     int cond_snr;
+
+    /* LOGPOW_FLOOR conditioning: how fast the tracked noise floor may rise, in doublings per
+     * second (it always falls at once). Slower keeps sustained notes (music) from being taken
+     * for the floor; faster follows rising noise sooner. 0 = the default, 1; else 0.05..16. */
+    float floor_rise;
 } limpid_config;
 
 /* Fill cfg with a named preset: "tiny" (tests, seconds to train), "small", "base".

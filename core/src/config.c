@@ -156,6 +156,11 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         if (c->front_cond < 0 || c->front_cond > 8)
             BAD("front_cond %d is outside 0..8", c->front_cond);
     }
+    if (!(c->floor_rise == 0.0f || (c->floor_rise >= 0.05f && c->floor_rise <= 16.0f)))
+        BAD("floor_rise %g is not 0 (the default) or 0.05..16 doublings per second",
+            (double)c->floor_rise);
+    if (c->floor_rise != 0.0f && (c->cond != LIMPID_COND_LOGPOW_FLOOR || c->task != LIMPID_TASK_DENOISE))
+        BAD("floor_rise needs a denoiser with logpow_floor conditioning");
     if (c->cond_snr != 0 && c->cond_snr != 1)
         BAD("cond_snr %d is not 0 or 1", c->cond_snr);
     if (c->cond_snr && (c->cond != LIMPID_COND_LOGPOW_FLOOR || c->task != LIMPID_TASK_DENOISE))

@@ -96,11 +96,13 @@ limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stf
 }
 
 /* The noise-floor track of LIMPID_COND_LOGPOW_FLOOR (limpid.h): smoothing of the compressed
- * power, and the floor's largest rise per frame (2x per second). */
+ * power, and the floor's largest rise per frame (limpid_config.floor_rise doublings per
+ * second; 0: the default, 2x per second). */
 #define FLOOR_SMOOTH 0.3f
 static float floor_rise(const limpid_config *cfg)
 {
-    return (float)exp(log(2.0) * (double)cfg->hop / (double)cfg->sample_rate);
+    const double r = cfg->floor_rise > 0.0f ? (double)cfg->floor_rise : 1.0;
+    return (float)exp(r * log(2.0) * (double)cfg->hop / (double)cfg->sample_rate);
 }
 
 static inline float logpow_feature(float p) { return (logf(p + 1e-6f) + 6.0f) * (1.0f / 3.0f); }

@@ -18,6 +18,7 @@
  *   arch.front_hidden, arch.front_bins, arch.front_frames, arch.front_cond (i64; optional:
  *   files without them have no front end, 0; a front end adds the tensors front.*)
  *   arch.cond_snr (i64; optional: files without it are 0)
+ *   arch.floor_rise (f64; optional: files without it are 0, the default rise)
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
  *   prov.seed, prov.train_steps (i64 holding the u64 bits; optional)
  *   prov.train_seconds, prov.final_loss, prov.val_loss (f64, NaN allowed; optional)
@@ -181,6 +182,7 @@ typedef struct cfg_field {
 #define F_INT(k, f) {k, CF_INT, offsetof(limpid_config, f), NULL, 0}
 #define F_INT_OPT(k, f) {k, CF_INT, offsetof(limpid_config, f), NULL, 1}
 #define F_FLT(k, f) {k, CF_FLOAT, offsetof(limpid_config, f), NULL, 0}
+#define F_FLT_OPT(k, f) {k, CF_FLOAT, offsetof(limpid_config, f), NULL, 1}
 #define F_ENU(k, f, n) {k, CF_ENUM, offsetof(limpid_config, f), n, 0}
 #define F_ENU_OPT(k, f, n) {k, CF_ENUM, offsetof(limpid_config, f), n, 1}
 static const cfg_field cfg_fields[] = {
@@ -214,9 +216,11 @@ static const cfg_field cfg_fields[] = {
     F_INT_OPT("arch.front_frames", front_frames),
     F_INT_OPT("arch.front_cond", front_cond),
     F_INT_OPT("arch.cond_snr", cond_snr),                               /* 0.1.0, session 9 */
+    F_FLT_OPT("arch.floor_rise", floor_rise),                           /* 0.1.0, session 10 */
 };
 #undef F_INT
 #undef F_INT_OPT
+#undef F_FLT_OPT
 #undef F_FLT
 #undef F_ENU
 #undef F_ENU_OPT
