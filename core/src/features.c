@@ -202,6 +202,54 @@ static inline float floor_gain(float o1, float mf, float yre, float yim)
     return 1.0f / (1.0f + expf(fminf(z, 80.0f)));
 }
 
+/* The WIENER_FLOOR head's forward on n elements at stride 1 (a row of frames in the batch
+ * network; a frame's bins in the streaming engine): pred = G noisy + g2 x_t with G =
+ * floor_gain computed VW at a time (vector log and exp: within a few ulp of floor_gain, which
+ * the backward pass keeps). Every element goes through the same vector code, the tail too
+ * (padded), so a value does not depend on where it sits or how many come with it. */
+LPI_CLONES static void floor_head_run(const float *restrict a, const float *restrict mf,
+                                      const float *restrict cr, const float *restrict ci,
+                                      const float *restrict g, const float *restrict xr,
+                                      const float *restrict xi, float *restrict pr,
+                                      float *restrict pi, int n)
+{
+    const float lnk = logf(FLOOR_K);
+    for (int j = 0; j < n; j += VW) {
+        const int m = n - j < VW ? n - j : VW;
+        float t[7][VW];
+        const float *src[7] = {a + j, mf + j, cr + j, ci + j, g + j, xr + j, xi + j};
+        const float *q[7];
+        if (m == VW) {
+            for (int k = 0; k < 7; k++)
+                q[k] = src[k];
+        } else { /* the tail, padded with zeros (a silent bin: finite) */
+            for (int k = 0; k < 7; k++) {
+                memset(t[k], 0, sizeof t[k]);
+                memcpy(t[k], src[k], (size_t)m * sizeof(float));
+                q[k] = t[k];
+            }
+        }
+        const lpi_vf yr = VLD(q[2]), yi = VLD(q[3]), gg = VLD(q[4]);
+        const lpi_vf p = yr * yr + yi * yi;
+        const lpi_vf lq = 2.0f * (VLD(q[0]) + lnk + 3.0f * VLD(q[1]) - 6.0f);
+        lpi_vf z = lq - 2.0f * VLOG_POS(p + 1e-30f);
+        z = VSEL(z < 80.0f, z, VSET(80.0f)); /* as fminf(z, 80): NaN -> 80 (G ~ 0) */
+        z = VSEL(z > -80.0f, z, VSET(-80.0f));
+        const lpi_vf G = 1.0f / (1.0f + VEXP_IN_RANGE(z));
+        const lpi_vf orr = G * yr + gg * VLD(q[5]), oi = G * yi + gg * VLD(q[6]);
+        if (m == VW) {
+            VST(pr + j, orr);
+            VST(pi + j, oi);
+        } else {
+            float o[2][VW];
+            VST(o[0], orr);
+            VST(o[1], oi);
+            memcpy(pr + j, o[0], (size_t)m * sizeof(float));
+            memcpy(pi + j, o[1], (size_t)m * sizeof(float));
+        }
+    }
+}
+
 /* ln(1 + e^y) without overflow */
 static inline float softplus(float y)
 {
@@ -307,6 +355,13 @@ void lpi_head_block(void *ctx, int f0, int nf, int n0, int nn, const float *o1, 
     const lpi_head_ctx *h = ctx;
     const limpid_head kind = h->cfg->head;
     const int F = limpid_config_feature_channels(h->cfg) / 2;
+    if (kind == LIMPID_HEAD_WIENER_FLOOR && nn == 1 && h->cols == 1 && ld == 1) {
+        /* one frame (the streaming engine): its bins are contiguous */
+        const size_t re = (size_t)f0 + (size_t)n0, im = (size_t)(F + f0) + (size_t)n0;
+        floor_head_run(o1, h->ncond + im, h->cond + re, h->cond + im, g2, h->xt + re,
+                       h->xt + im, h->pred + re, h->pred + im, nf);
+        return;
+    }
     for (int r = 0; r < nf; r++) {
         const size_t re = (size_t)(f0 + r) * h->cols + (size_t)n0;
         const size_t im = (size_t)(F + f0 + r) * h->cols + (size_t)n0;
@@ -317,10 +372,12 @@ void lpi_head_block(void *ctx, int f0, int nf, int n0, int nn, const float *o1, 
             gain_rows(pr, pi, a, g, cr, ci, xr, xi, (size_t)nn);
             continue;
         }
+        if (kind == LIMPID_HEAD_WIENER_FLOOR) {
+            floor_head_run(a, h->ncond + im, cr, ci, g, xr, xi, pr, pi, nn);
+            continue;
+        }
         for (int n = 0; n < nn; n++) {
-            const float G = kind == LIMPID_HEAD_WIENER_FLOOR
-                                ? floor_gain(a[n], h->ncond[im + n], cr[n], ci[n])
-                                : wiener_gain(a[n], WIENER_BIAS, 1.0f, cr[n], ci[n]);
+            const float G = wiener_gain(a[n], WIENER_BIAS, 1.0f, cr[n], ci[n]);
             pr[n] = G * cr[n] + g[n] * xr[n];
             pi[n] = G * ci[n] + g[n] * xi[n];
         }

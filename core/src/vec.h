@@ -46,6 +46,31 @@ typedef int32_t lpi_vi __attribute__((vector_size(64)));
         lpi_vi e_ = (((lpi_vi)t_ - 0x4B400000) + 127) << 23;                             \
         p_ * (lpi_vf)e_;                                                                 \
     })
+/* ln(x) for positive normal x (Cephes logf: x = m 2^e, m in [sqrt(1/2), sqrt(2)), a degree-9
+ * polynomial in m - 1), ~2 ulp */
+#define VLOG_POS(xin)                                                                    \
+    ({                                                                                   \
+        lpi_vi b_ = (lpi_vi)(xin);                                                       \
+        lpi_vi e_ = ((b_ >> 23) & 0xff) - 126;                                           \
+        lpi_vf m_ = (lpi_vf)((b_ & 0x807fffff) | 0x3f000000); /* [0.5, 1) */             \
+        lpi_vi lo_ = m_ < 0.707106781186547524f;                                         \
+        e_ += lo_; /* -1 where m < sqrt(1/2): m doubles */                               \
+        m_ = VSEL(lo_, m_ + m_, m_) - 1.0f;                                              \
+        lpi_vf z_ = m_ * m_;                                                             \
+        lpi_vf y_ = m_ * 7.0376836292e-2f - 1.1514610310e-1f;                            \
+        y_ = y_ * m_ + 1.1676998740e-1f;                                                 \
+        y_ = y_ * m_ - 1.2420140846e-1f;                                                 \
+        y_ = y_ * m_ + 1.4249322787e-1f;                                                 \
+        y_ = y_ * m_ - 1.6668057665e-1f;                                                 \
+        y_ = y_ * m_ + 2.0000714765e-1f;                                                 \
+        y_ = y_ * m_ - 2.4999993993e-1f;                                                 \
+        y_ = y_ * m_ + 3.3333331174e-1f;                                                 \
+        y_ = y_ * m_ * z_;                                                               \
+        lpi_vf ef_ = __builtin_convertvector(e_, lpi_vf);                                \
+        y_ += ef_ * -2.12194440e-4f;                                                     \
+        y_ -= 0.5f * z_;                                                                 \
+        m_ + y_ + ef_ * 0.693359375f;                                                    \
+    })
 /* x clamped to [lo, hi]; NaN stays NaN (comparisons with NaN are false) */
 #define VCLAMP(xin, lo, hi)                                                              \
     ({                                                                                   \
