@@ -72,5 +72,8 @@ int main(int argc, char **argv)
     c.cond_snr = 1; /* the network reads the level above the floor (arch.cond_snr) */
     c.floor_rise = 0.5f; /* a floor track slower than the default (arch.floor_rise) */
     bad |= save(&c, 7, argv[1], "denoise-stft-front-snr.lpm");
+    c.front_hidden = c.front_bins = c.front_frames = c.front_cond = 0;
+    c.floor_slow = 0.25f; /* a second, slow floor track as input rows (arch.floor_slow) */
+    bad |= save(&c, 8, argv[1], "denoise-stft-slow.lpm");
     return bad;
 }

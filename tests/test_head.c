@@ -183,6 +183,44 @@ START_TEST(test_wiener_floor_level_invariant)
 }
 END_TEST
 
+/* floor_slow: a second track in rows [2F, 3F) rises at its own rate (here 0.25 doublings per
+ * second: 2000 frames a second, so 2^0.25 after a second) while the first keeps its 2x; it
+ * restarts with the first, and a stream with state ([3F]) equals the whole signal. */
+START_TEST(test_floor_slow_track)
+{
+    limpid_config cfg;
+    int F;
+    floor_config(&cfg, &F);
+    cfg.floor_slow = 0.25f;
+    ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
+    enum { L = 2400 };
+    const int Cx = 2 * F;
+    float *spec = calloc((size_t)Cx * L, 4), *o = calloc((size_t)3 * F * L, 4), st[96],
+          col[64], oc[96];
+    ck_assert_int_le(3 * F, 96);
+    for (int n = 0; n < L; n++) /* every bin: power 0.01, then 16x from frame 100 on */
+        for (int f = 0; f < F; f++)
+            spec[(size_t)f * L + n] = 0.1f * (n >= 100 ? 4.0f : 1.0f);
+    lpi_cond_features(&cfg, spec, L, L, 0, NULL, o);
+    const float m1 = feat_to_power(o[(size_t)F * L + 2100]);
+    const float s1 = feat_to_power(o[(size_t)2 * F * L + 2100]);
+    ck_assert_msg(m1 > 0.0195f && m1 < 0.0205f, "fast track after 1 s: %g (2x)", (double)m1);
+    ck_assert_msg(s1 > 0.01184f && s1 < 0.01194f, "slow track after 1 s: %g (2^0.25 x)",
+                  (double)s1);
+    ck_assert(fabsf(feat_to_power(o[(size_t)2 * F * L + 99]) - 0.01f) < 1e-6f);
+    for (int f = 0; f < F; f++)
+        st[f] = -1.0f;
+    for (int n = 0; n < L; n++) {
+        for (int f = 0; f < Cx; f++)
+            col[f] = spec[(size_t)f * L + n];
+        lpi_cond_features(&cfg, col, 1, 1, 0, st, oc);
+        for (int f = 0; f < 3 * F; f++)
+            ck_assert_msg(oc[f] == o[(size_t)f * L + n], "stream row %d frame %d", f, n);
+    }
+    free(spec); free(o);
+}
+END_TEST
+
 /* The WIENER_FLOOR forward (vector log and exp, VW values at a time, a padded tail) against the
  * formula in double, over powers from 1e-12 to 1e4 and thresholds o1 in -12..12, on rows of
  * 37 frames (whole vectors and a tail) and on one frame (cols = 1: the engine's path, bins
@@ -350,6 +388,7 @@ int main(void)
     tcase_add_test(tc, test_wiener_floor_grad);
     tcase_add_test(tc, test_wiener_floor_forward);
     tcase_add_test(tc, test_floor_track);
+    tcase_add_test(tc, test_floor_slow_track);
     tcase_add_test(tc, test_wiener_floor_level_invariant);
     tcase_add_test(tc, test_wiener_rel_level_invariant);
     tcase_add_test(tc, test_identity_at_init);

@@ -244,6 +244,9 @@ START_TEST(roundtrip_other_settings)
     roundtrip(&c);
     c.floor_rise = 0.5f; /* the floor track rises half as fast */
     roundtrip(&c);
+    c.front_hidden = c.front_bins = c.front_frames = 0; /* no front end: a slow floor track */
+    c.floor_slow = 0.25f;
+    roundtrip(&c);
     c = micro_cfg(LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_WAVE);
     c.n_classes = 7;
     c.target = LIMPID_TARGET_V;
@@ -638,6 +641,10 @@ START_TEST(bad_metadata_refused)
     edit_kv(&e, "arch.cond_snr")->i = 1;
     edit_expect(&e, LIMPID_ERR_CORRUPT, "cond_snr needs a denoiser with logpow_floor "
                 "conditioning", 0);
+    edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    edit_kv(&e, "arch.floor_slow")->f = 20.0;
+    edit_expect(&e, LIMPID_ERR_CORRUPT, "floor_slow 20 is not 0 (none) or 0.01..16 doublings "
+                "per second", 0);
     edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
     edit_kv(&e, "arch.floor_rise")->f = 0.01;
     edit_expect(&e, LIMPID_ERR_CORRUPT, "floor_rise 0.01 is not 0 (the default) or 0.05..16 "

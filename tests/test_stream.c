@@ -20,6 +20,7 @@ static limpid_model *tiny_model_front(int lookahead, uint64_t seed, limpid_head 
     /* LOGPOW_FLOOR: the floor track is state the stream carries */
     cfg.cond = head == LIMPID_HEAD_WIENER_FLOOR ? LIMPID_COND_LOGPOW_FLOOR : LIMPID_COND_LOGPOW;
     cfg.cond_snr = front == 2; /* front 2: the level above the floor as the net's input */
+    cfg.floor_slow = front == 3 ? 0.5f : 0.0f; /* front 3: a slow floor track as more rows */
     if (front == 1) { /* a per-bin front end: 5 frames (a window the stream keeps), 2 cond rows */
         cfg.front_hidden = 8;
         cfg.front_bins = 2;
@@ -279,6 +280,22 @@ START_TEST(test_matches_batch_floor_rise)
 }
 END_TEST
 
+/* floor_slow: the engine carries the second track as the batch path computes it, and its rate
+ * changes the output (the same weights: the rows differ) */
+static void set_floor_slow(limpid_model *m, int on)
+{
+    m->cfg.floor_slow = on ? 0.5f : 8.0f;
+}
+
+START_TEST(test_matches_batch_floor_slow)
+{
+    limpid_model *m = tiny_model_front(0, 11, LIMPID_HEAD_WIENER_FLOOR, 3);
+    ck_assert_int_eq(m->layout.Cc, 3 * limpid_config_feature_channels(&m->cfg) / 2);
+    assert_changes_output(m, set_floor_slow, "floor_slow");
+    matches_batch(m);
+}
+END_TEST
+
 /* Output does not depend on the block size or on in-place buffers: bit for bit, at the
  * model's rate and through the resamplers. */
 START_TEST(test_block_size_independent)
@@ -523,6 +540,7 @@ int main(void)
     tcase_add_test(tc, test_matches_batch_input_scale);
     tcase_add_test(tc, test_matches_batch_cond_snr);
     tcase_add_test(tc, test_matches_batch_floor_rise);
+    tcase_add_test(tc, test_matches_batch_floor_slow);
     tcase_add_test(tc, test_block_size_independent);
     tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);

@@ -285,6 +285,13 @@ typedef struct limpid_config {
      * second (it always falls at once). Slower keeps sustained notes (music) from being taken
      * for the floor; faster follows rising noise sooner. 0 = the default, 1; else 0.05..16. */
     float floor_rise;
+
+    /* LOGPOW_FLOOR conditioning: a second, slow floor track given to the network as F more
+     * conditioning rows (log floor, as the first; the head keeps using the first). It rises
+     * at most floor_slow doublings per second: a held note sits above it while the fast
+     * track has reached the note, and rising noise lifts both. 0 = none; else 0.01..16. Not
+     * with a per-bin front end. */
+    float floor_slow;
 } limpid_config;
 
 /* Fill cfg with a named preset: "tiny" (tests, seconds to train), "small", "base".

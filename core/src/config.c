@@ -161,6 +161,13 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
             (double)c->floor_rise);
     if (c->floor_rise != 0.0f && (c->cond != LIMPID_COND_LOGPOW_FLOOR || c->task != LIMPID_TASK_DENOISE))
         BAD("floor_rise needs a denoiser with logpow_floor conditioning");
+    if (!(c->floor_slow == 0.0f || (c->floor_slow >= 0.01f && c->floor_slow <= 16.0f)))
+        BAD("floor_slow %g is not 0 (none) or 0.01..16 doublings per second",
+            (double)c->floor_slow);
+    if (c->floor_slow != 0.0f && (c->cond != LIMPID_COND_LOGPOW_FLOOR || c->task != LIMPID_TASK_DENOISE))
+        BAD("floor_slow needs a denoiser with logpow_floor conditioning");
+    if (c->floor_slow != 0.0f && c->front_hidden > 0)
+        BAD("floor_slow does not go with a per-bin front end (front_hidden > 0)");
     if (c->cond_snr != 0 && c->cond_snr != 1)
         BAD("cond_snr %d is not 0 or 1", c->cond_snr);
     if (c->cond_snr && (c->cond != LIMPID_COND_LOGPOW_FLOOR || c->task != LIMPID_TASK_DENOISE))

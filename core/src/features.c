@@ -99,10 +99,9 @@ limpid_status lpi_audio_from_features(const limpid_config *cfg, limpid_stft *stf
  * power, and the floor's largest rise per frame (limpid_config.floor_rise doublings per
  * second; 0: the default, 2x per second). */
 #define FLOOR_SMOOTH 0.3f
-static float floor_rise(const limpid_config *cfg)
+static float rise_per_frame(const limpid_config *cfg, double doublings)
 {
-    const double r = cfg->floor_rise > 0.0f ? (double)cfg->floor_rise : 1.0;
-    return (float)exp(r * log(2.0) * (double)cfg->hop / (double)cfg->sample_rate);
+    return (float)exp(doublings * log(2.0) * (double)cfg->hop / (double)cfg->sample_rate);
 }
 
 static inline float logpow_feature(float p) { return (logf(p + 1e-6f) + 6.0f) * (1.0f / 3.0f); }
@@ -114,13 +113,17 @@ const float *lpi_cond_features(const limpid_config *cfg, const float *spec, size
         return spec;
     const int F = limpid_config_feature_channels(cfg) / 2;
     const int track = cfg->cond == LIMPID_COND_LOGPOW_FLOOR;
-    const float rise = floor_rise(cfg);
+    const int slow = track && cfg->floor_slow > 0.0f;
+    const float rise = rise_per_frame(cfg, cfg->floor_rise > 0.0f ? (double)cfg->floor_rise : 1.0);
+    const float rise_s = slow ? rise_per_frame(cfg, (double)cfg->floor_slow) : 1.0f;
     if (item == 0)
         item = cols;
     for (int f = 0; f < F; f++) {
         const float *re = spec + (size_t)f * ld, *im = spec + (size_t)(F + f) * ld;
         float *o = out + (size_t)f * ld, *m = out + (size_t)(F + f) * ld;
+        float *ms = slow ? out + (size_t)(2 * F + f) * ld : NULL;
         float S = state ? state[f] : -1.0f, M = state ? state[F + f] : 0.0f;
+        float Ms = state && slow ? state[2 * F + f] : 0.0f;
         for (size_t n = 0; n < cols; n++) {
             const float p = re[n] * re[n] + im[n] * im[n];
             o[n] = logpow_feature(p);
@@ -131,15 +134,21 @@ const float *lpi_cond_features(const limpid_config *cfg, const float *spec, size
             if (S < 0.0f) {
                 S = p;
                 M = p;
+                Ms = p;
             } else {
                 S += FLOOR_SMOOTH * (p - S);
                 M = fminf(S, M * rise);
+                Ms = fminf(S, Ms * rise_s);
             }
             m[n] = logpow_feature(M);
+            if (slow)
+                ms[n] = logpow_feature(Ms);
         }
         if (state && track) {
             state[f] = S;
             state[F + f] = M;
+            if (slow)
+                state[2 * F + f] = Ms;
         }
     }
     return out;

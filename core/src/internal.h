@@ -441,10 +441,11 @@ LPI_HIDDEN size_t lpi_feature_scratch(const limpid_config *cfg, size_t n);
 /* The network's conditioning input from the noisy features spec[Cx][ld] (columns [0, cols)):
  * with cfg->cond == LIMPID_COND_LOGPOW, out[f][n] = (ln(re^2 + im^2 + 1e-6) + 6) / 3 for each
  * bin f (the compressed power; typical levels map to about -2.6..2); LOGPOW_FLOOR adds rows
- * out[F + f][n], the same map of the bin's noise-floor track (limpid.h). The track starts again
- * every `item` columns (0: one item of cols columns) when state is NULL; with state ([2F]: the
- * smoothed power, then the floor; a negative first value means "not started") it continues
- * across calls (streaming) and item is ignored. With SPECTRUM it is NULL: the network takes
+ * out[F + f][n], the same map of the bin's noise-floor track (limpid.h), and with floor_slow
+ * rows out[2F + f][n] of a second, slow track. The tracks start again every `item` columns (0:
+ * one item of cols columns) when state is NULL; with state ([3F]: the smoothed power, the
+ * floor, the slow floor; a negative first value means "not started") they continue across
+ * calls (streaming) and item is ignored. With SPECTRUM it is NULL: the network takes
  * spec itself. Returns the buffer the network should use. */
 LPI_HIDDEN const float *lpi_cond_features(const limpid_config *cfg, const float *spec,
                                           size_t ld, size_t cols, size_t item, float *state,

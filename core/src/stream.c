@@ -85,7 +85,7 @@ struct limpid_stream {
     float *ncond;  /* [Cc (+ F)] the network's view of Y (with a front end: its rows too) */
     lpi_front_ws *front; /* the per-bin front end (one frame), else NULL */
     float *fwin;   /* [2F][front frames] its window of past features */
-    float *ftrack; /* [Cx] LOGPOW_FLOOR's noise-floor track (lpi_cond_features' state; one) */
+    float *ftrack; /* [3F] LOGPOW_FLOOR's noise-floor tracks (lpi_cond_features' state; one) */
     float *c;      /* [C] conditioning projection */
     float *x;      /* [Cx] the current step's x_t */
     float *xin;    /* [Cx] the network's input (limpid_config.input_scale) */
@@ -903,7 +903,8 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     st->sa = 2 * Cp;
     size_t per = (size_t)Cx * 6 + ncr + (size_t)Cop + (size_t)Cp * 4 + 4 * (size_t)C +
                  4 * (size_t)Cp;
-    size_t nvec = per * FB + (size_t)Cx + 2 * (size_t)C + (size_t)L->E + 2 * (size_t)L->H;
+    size_t nvec = per * FB + (size_t)Cx + (size_t)st->F + 2 * (size_t)C + (size_t)L->E +
+                  2 * (size_t)L->H;
     st->Y = calloc(nvec, sizeof(float));
     st->inbuf = calloc((size_t)st->hop, sizeof(float));
     st->in_work = calloc((size_t)FB * st->hop, sizeof(float));
@@ -935,7 +936,7 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     PER_FRAME(r, 2 * (size_t)Cp);
     PER_FRAME(s, Cp);
 #undef PER_FRAME
-    st->ftrack = q; q += Cx;
+    st->ftrack = q; q += Cx + st->F;
     st->bsum = q; q += C;
     st->beff = q; q += C;
     st->emb = q;
