@@ -33,6 +33,10 @@ void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* Usage error: the message, then "Try 'limpid CMD --help'." on stderr. Returns
  * CLI_EXIT_USAGE so a command can `return cli_usage_error(...)`. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A file the library could not load: "WHAT: ERR (status)" when the loader's message err
+ * already names path, else "WHAT_PATH 'PATH': ERR" (the status's text when err is empty). */
+void cli_load_error(const char *cmd, const char *what, const char *what_path, const char *path,
+                    const char *err, limpid_status st);
 
 /* ---- option parsing -----------------------------------------------------------------
  * Long options "--name VALUE" / "--name=VALUE", short "-x VALUE" / "-xVALUE", flags without

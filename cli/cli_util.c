@@ -39,6 +39,15 @@ void cli_warn(const char *cmd, const char *fmt, ...)
     va_end(ap);
 }
 
+void cli_load_error(const char *cmd, const char *what, const char *what_path, const char *path,
+                    const char *err, limpid_status st)
+{
+    if (err[0] && strstr(err, path))
+        cli_error(cmd, "%s: %s (%s)", what, err, limpid_strerror(st));
+    else
+        cli_error(cmd, "%s '%s': %s", what_path, path, err[0] ? err : limpid_strerror(st));
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -1296,11 +1296,7 @@ int cmd_denoise(int argc, char **argv)
     err[0] = '\0';
     limpid_status st = limpid_model_load_file(&model, mpath, err, sizeof err);
     if (st != LIMPID_OK) {
-        if (err[0] && strstr(err, mpath)) /* the loader's message names the file already */
-            cli_error(NULL, "cannot load model: %s (%s)", err, limpid_strerror(st));
-        else
-            cli_error(NULL, "cannot load model '%s': %s", mpath,
-                      err[0] ? err : limpid_strerror(st));
+        cli_load_error(NULL, "cannot load model", "cannot load model", mpath, err, st);
         rc = CLI_EXIT_FAIL;
         goto out;
     }

@@ -120,11 +120,8 @@ int cmd_export(int argc, char **argv)
     err[0] = '\0';
     limpid_status st = limpid_trainer_load_checkpoint(&t, ckpt, err, sizeof err);
     if (st != LIMPID_OK) {
-        if (err[0] && strstr(err, ckpt))
-            cli_error(CMD, "cannot read the checkpoint: %s (%s)", err, limpid_strerror(st));
-        else
-            cli_error(CMD, "cannot read the checkpoint '%s': %s", ckpt,
-                      err[0] ? err : limpid_strerror(st));
+        cli_load_error(CMD, "cannot read the checkpoint", "cannot read the checkpoint", ckpt, err,
+                       st);
         return CLI_EXIT_FAIL;
     }
     const limpid_train_config *tc = limpid_trainer_train_config(t);

@@ -197,11 +197,7 @@ int cmd_info(int argc, char **argv)
     }
     if (st != LIMPID_OK) {
         limpid_trainer_destroy(t);
-        if (err[0] && strstr(err, path))
-            cli_error("info", "cannot load model: %s (%s)", err, limpid_strerror(st));
-        else
-            cli_error("info", "cannot load model '%s': %s", path,
-                      err[0] ? err : limpid_strerror(st));
+        cli_load_error("info", "cannot load model", "cannot load model", path, err, st);
         return CLI_EXIT_FAIL;
     }
     const limpid_config *c = limpid_model_config(m);

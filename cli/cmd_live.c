@@ -263,10 +263,7 @@ int cmd_live(int argc, char **argv)
     err[0] = '\0';
     limpid_status st = limpid_model_load_file(&model, mpath, err, sizeof err);
     if (st != LIMPID_OK) {
-        if (err[0] && strstr(err, mpath))
-            cli_error(NULL, "cannot load model: %s (%s)", err, limpid_strerror(st));
-        else
-            cli_error(NULL, "cannot load model '%s': %s", mpath, err[0] ? err : limpid_strerror(st));
+        cli_load_error(NULL, "cannot load model", "cannot load model", mpath, err, st);
         return CLI_EXIT_FAIL;
     }
     const limpid_config *cfg = limpid_model_config(model);

@@ -758,11 +758,7 @@ int cmd_train(int argc, char **argv)
     if (o->resume) {
         limpid_status st = limpid_trainer_load_checkpoint(&R.t, o->resume, err, sizeof err);
         if (st != LIMPID_OK) {
-            if (err[0] && strstr(err, o->resume))
-                cli_error(CMD, "cannot resume: %s (%s)", err, limpid_strerror(st));
-            else
-                cli_error(CMD, "cannot resume from '%s': %s", o->resume,
-                          err[0] ? err : limpid_strerror(st));
+            cli_load_error(CMD, "cannot resume", "cannot resume from", o->resume, err, st);
             goto out;
         }
         if (o->have_t_top)
