@@ -156,21 +156,23 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         if (c->front_cond < 0 || c->front_cond > 8)
             BAD("front_cond %d is outside 0..8", c->front_cond);
     }
+    /* options of the noise-floor tracks: only a logpow_floor denoiser has them */
+    const int floor_cond = c->cond == LIMPID_COND_LOGPOW_FLOOR && c->task == LIMPID_TASK_DENOISE;
     if (!(c->floor_rise == 0.0f || (c->floor_rise >= 0.05f && c->floor_rise <= 16.0f)))
         BAD("floor_rise %g is not 0 (the default) or 0.05..16 doublings per second",
             (double)c->floor_rise);
-    if (c->floor_rise != 0.0f && (c->cond != LIMPID_COND_LOGPOW_FLOOR || c->task != LIMPID_TASK_DENOISE))
+    if (c->floor_rise != 0.0f && !floor_cond)
         BAD("floor_rise needs a denoiser with logpow_floor conditioning");
     if (!(c->floor_slow == 0.0f || (c->floor_slow >= 0.01f && c->floor_slow <= 16.0f)))
         BAD("floor_slow %g is not 0 (none) or 0.01..16 doublings per second",
             (double)c->floor_slow);
-    if (c->floor_slow != 0.0f && (c->cond != LIMPID_COND_LOGPOW_FLOOR || c->task != LIMPID_TASK_DENOISE))
+    if (c->floor_slow != 0.0f && !floor_cond)
         BAD("floor_slow needs a denoiser with logpow_floor conditioning");
     if (c->floor_slow != 0.0f && c->front_hidden > 0)
         BAD("floor_slow does not go with a per-bin front end (front_hidden > 0)");
     if (c->cond_snr != 0 && c->cond_snr != 1)
         BAD("cond_snr %d is not 0 or 1", c->cond_snr);
-    if (c->cond_snr && (c->cond != LIMPID_COND_LOGPOW_FLOOR || c->task != LIMPID_TASK_DENOISE))
+    if (c->cond_snr && !floor_cond)
         BAD("cond_snr needs a denoiser with logpow_floor conditioning");
     if (c->schedule != LIMPID_SCHEDULE_LINEAR && c->schedule != LIMPID_SCHEDULE_COSINE)
         BAD("noise schedule %d is unknown", (int)c->schedule);
