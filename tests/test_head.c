@@ -82,6 +82,25 @@ static void floor_config(limpid_config *cfg, int *F)
 
 static float feat_to_power(float v) { return expf(3.0f * v - 6.0f) - 1e-6f; }
 
+/* The tracks streamed: spec [2F][ld] one column per call with state ([3F], from "not
+ * started"); each column's first rows outputs equal o [rows][ld], the whole signal's. */
+static void assert_stream_equals(const limpid_config *cfg, int F, const float *spec,
+                                 const float *o, size_t ld, int n, int rows)
+{
+    float st[96], col[64], oc[96];
+    ck_assert_int_le(2 * F, 64);
+    ck_assert_int_le(rows, 96);
+    for (int f = 0; f < F; f++)
+        st[f] = -1.0f;
+    for (int k = 0; k < n; k++) {
+        for (int f = 0; f < 2 * F; f++)
+            col[f] = spec[(size_t)f * ld + k];
+        lpi_cond_features(cfg, col, 1, 1, 0, st, oc);
+        for (int f = 0; f < rows; f++)
+            ck_assert_msg(oc[f] == o[(size_t)f * ld + k], "stream row %d frame %d", f, k);
+    }
+}
+
 /* The floor track: equals a constant power; stays at the background through a loud burst and
  * falls back at once; rises at most 2x per second (2000 frames here); items side by side
  * restart it; a stream (state, one column a call) equals the whole signal. */
@@ -93,8 +112,7 @@ START_TEST(test_floor_track)
     enum { L = 2400 };
     const int Cx = 2 * F;
     float *spec = calloc((size_t)Cx * 2 * L, 4), *o = calloc((size_t)Cx * 2 * L, 4),
-          *o2 = calloc((size_t)Cx * 2 * L, 4), st[64], col[64], oc[64];
-    ck_assert_int_le(Cx, 64);
+          *o2 = calloc((size_t)Cx * 2 * L, 4);
     /* bin 0: power 0.01, a burst of 100x in frames 50..59; bin 1: 0.01 then 16x from frame 100
      * on; other bins: a ramp. Column layout [Cx][2L], the second item a copy of the first. */
     for (int it = 0; it < 2; it++)
@@ -125,15 +143,7 @@ START_TEST(test_floor_track)
             ck_assert(o[(size_t)f * ld + n] == o[(size_t)f * ld + L + n]);
     }
     /* streaming: one column per call with state, from a "not started" state */
-    for (int f = 0; f < F; f++)
-        st[f] = -1.0f;
-    for (int n = 0; n < L; n++) {
-        for (int f = 0; f < Cx; f++)
-            col[f] = spec[(size_t)f * ld + n];
-        lpi_cond_features(&cfg, col, 1, 1, 0, st, oc);
-        for (int f = 0; f < Cx; f++)
-            ck_assert_msg(oc[f] == o[(size_t)f * ld + n], "stream row %d frame %d", f, n);
-    }
+    assert_stream_equals(&cfg, F, spec, o, ld, L, Cx);
     /* one item over all 2L columns (item 0) differs in the second half: no restart there */
     lpi_cond_features(&cfg, spec, ld, ld, 0, NULL, o2);
     ck_assert(o2[(size_t)(F + 1) * ld + L] != o[(size_t)(F + 1) * ld + L]);
@@ -195,9 +205,7 @@ START_TEST(test_floor_slow_track)
     ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
     enum { L = 2400 };
     const int Cx = 2 * F;
-    float *spec = calloc((size_t)Cx * L, 4), *o = calloc((size_t)3 * F * L, 4), st[96],
-          col[64], oc[96];
-    ck_assert_int_le(3 * F, 96);
+    float *spec = calloc((size_t)Cx * L, 4), *o = calloc((size_t)3 * F * L, 4);
     for (int n = 0; n < L; n++) /* every bin: power 0.01, then 16x from frame 100 on */
         for (int f = 0; f < F; f++)
             spec[(size_t)f * L + n] = 0.1f * (n >= 100 ? 4.0f : 1.0f);
@@ -208,15 +216,7 @@ START_TEST(test_floor_slow_track)
     ck_assert_msg(s1 > 0.01184f && s1 < 0.01194f, "slow track after 1 s: %g (2^0.25 x)",
                   (double)s1);
     ck_assert(fabsf(feat_to_power(o[(size_t)2 * F * L + 99]) - 0.01f) < 1e-6f);
-    for (int f = 0; f < F; f++)
-        st[f] = -1.0f;
-    for (int n = 0; n < L; n++) {
-        for (int f = 0; f < Cx; f++)
-            col[f] = spec[(size_t)f * L + n];
-        lpi_cond_features(&cfg, col, 1, 1, 0, st, oc);
-        for (int f = 0; f < 3 * F; f++)
-            ck_assert_msg(oc[f] == o[(size_t)f * L + n], "stream row %d frame %d", f, n);
-    }
+    assert_stream_equals(&cfg, F, spec, o, L, L, 3 * F);
     free(spec); free(o);
 }
 END_TEST
