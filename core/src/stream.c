@@ -524,6 +524,17 @@ static void finish_frame(limpid_stream *st)
  * share proportional to the samples seen (stage j is done once j < ceil(T * pos / hop)),
  * and its output plays during hop k+2 (latency n_fft + hop). Either way the work depends
  * only on the sample position, never on how the calls cut the stream. */
+/* Put nb frames in flight (their input hops in in_work): stage 0, which applies pending
+ * settings, then the count of stages under those settings. */
+static void start_frames(limpid_stream *st, int nb)
+{
+    st->nb = nb;
+    st->stage = 0;
+    st->stage_total = 0; /* settings are applied in stage 0: count after it */
+    run_stage(st, st->stage++);
+    st->stage_total = n_stages(st);
+}
+
 static inline float engine_sample(limpid_stream *st, float v)
 {
     st->inbuf[st->pos] = isfinite(v) ? v : 0.0f;
@@ -542,11 +553,7 @@ static inline float engine_sample(limpid_stream *st, float v)
             memcpy(st->out_play, st->out_next, hb); /* the finished frame plays next */
         }
         memcpy(st->in_work, st->inbuf, hb); /* this hop is the next frame's input */
-        st->nb = 1;
-        st->stage = 0;
-        st->stage_total = 0; /* settings are applied in stage 0: count after it */
-        run_stage(st, st->stage++);
-        st->stage_total = n_stages(st);
+        start_frames(st, 1);
         if (!st->spread) {
             finish_frame(st);
             memcpy(st->out_play, st->out_next, hb);
@@ -563,17 +570,12 @@ static void engine_frames(limpid_stream *st, const float *in, float *out, int nb
     const size_t hb = (size_t)hop * sizeof(float);
     for (int i = 0; i < nb * hop; i++)
         st->in_work[i] = isfinite(in[i]) ? in[i] : 0.0f;
-    st->nb = nb;
-    st->stage = 0;
-    st->stage_total = 0;
-    run_stage(st, st->stage++);
-    st->stage_total = n_stages(st);
+    start_frames(st, nb);
     finish_frame(st);
     /* hop j plays frame j - 1: the one before the batch, then the batch's */
     memcpy(out, st->out_play, hb);
     memcpy(out + hop, st->out_next, (size_t)(nb - 1) * hb);
     memcpy(st->out_play, st->out_next + (size_t)(nb - 1) * hop, hb);
-    st->nb = 1;
 }
 
 /* Model-rate samples through the engine: whole hops at a boundary in batches of up to FB
