@@ -54,6 +54,11 @@ static void usage(FILE *f)
 "  --mask-loss M     wiener_floor head: add M x the divergence of the head's gain from the\n"
 "                    ideal gain min(1, |clean| / |noisy|) per bin (a gradient that does not\n"
 "                    vanish on loud noise); 0 (default): off; may change a resumed run\n"
+"  --mask-form F     the mask loss's ideal gain and weights: ratio (default: min(1, |clean|\n"
+"                    / |noisy|), bins weighted like the loss) or phase (the gain that\n"
+"                    minimises the linear-spectrum error, Re(S Y*) / |Y|^2, bins weighted by\n"
+"                    their linear power, as the squared error ranks them); may change a\n"
+"                    resumed run\n"
 "  --t-top P         share of items trained at the last diffusion step (from pure noise:\n"
 "                    the estimate the first sampling step makes), 0..1 (default 0: t uniform);\n"
 "                    may change a resumed run\n"
@@ -117,7 +122,7 @@ enum {
     OPT_TASK = 1, OPT_CLEAN, OPT_NOISE, OPT_PRESET, OPT_CONFIG, OPT_DOMAIN, OPT_RATE,
     OPT_MINUTES, OPT_STEPS, OPT_STOP_AT, OPT_BATCH, OPT_CROP, OPT_LR, OPT_SNR, OPT_SEED,
     OPT_THREADS, OPT_RESUME, OPT_VAL_EVERY, OPT_VAL_ITEMS, OPT_CKPT_EVERY, OPT_OUTPUT,
-    OPT_FORCE, OPT_VERBOSE, OPT_HELP, OPT_SYNTH, OPT_TTOP, OPT_LOSSW, OPT_LOSSN, OPT_MASKL
+    OPT_FORCE, OPT_VERBOSE, OPT_HELP, OPT_SYNTH, OPT_TTOP, OPT_LOSSW, OPT_LOSSN, OPT_MASKL, OPT_MASKF
 };
 
 static const cli_opt opts[] = {
@@ -131,6 +136,7 @@ static const cli_opt opts[] = {
     {"synth-noise", 0, 1, OPT_SYNTH},   {"t-top", 0, 1, OPT_TTOP},
     {"loss-weight", 0, 1, OPT_LOSSW},   {"loss-norm", 0, 1, OPT_LOSSN},
     {"mask-loss", 0, 1, OPT_MASKL},
+    {"mask-form", 0, 1, OPT_MASKF},
     {"seed", 0, 1, OPT_SEED},           {"threads", 0, 1, OPT_THREADS},
     {"resume", 0, 1, OPT_RESUME},       {"val-every", 0, 1, OPT_VAL_EVERY},
     {"val-items", 0, 1, OPT_VAL_ITEMS}, {"ckpt-every", 0, 1, OPT_CKPT_EVERY},
@@ -148,7 +154,7 @@ typedef struct train_opts {
     int domain; /* -1 unset */
     long long rate, steps, stop_at, batch, seed, threads, val_every, val_items, ckpt_every;
     double minutes, crop, lr, snr_lo, snr_hi, synth, t_top, loss_w, mask_l;
-    int loss_norm, have_loss_norm;
+    int loss_norm, have_loss_norm, mask_form, have_mask_form;
     int have_minutes, have_steps, have_stop_at, have_batch, have_crop, have_lr, have_snr,
         have_seed, have_rate, have_synth, have_t_top, have_loss_w, have_mask_l;
     int force, verbose;
@@ -283,6 +289,16 @@ static int parse_options(int argc, char **argv, train_opts *o)
             if (cli_opt_double(&a, v, 0.0, 100.0, &o->mask_l))
                 return CLI_EXIT_USAGE;
             o->have_mask_l = 1;
+            break;
+        case OPT_MASKF:
+            if (!strcmp(v, "ratio"))
+                o->mask_form = LIMPID_MASK_FORM_RATIO;
+            else if (!strcmp(v, "phase"))
+                o->mask_form = LIMPID_MASK_FORM_PHASE;
+            else
+                return cli_usage_error(CMD, "bad value '%s' for --mask-form (expected ratio or "
+                                            "phase)", v);
+            o->have_mask_form = 1;
             break;
         case OPT_TTOP:
             if (cli_opt_double(&a, v, 0.0, 1.0, &o->t_top))
@@ -775,6 +791,8 @@ int cmd_train(int argc, char **argv)
                                       "(%s has another)", o->resume);
             goto out_rc;
         }
+        if (o->have_mask_form)
+            limpid_trainer_set_mask_form(R.t, o->mask_form); /* the parser took only names */
         cfg = *limpid_trainer_model_config(R.t);
         tc = *limpid_trainer_train_config(R.t);
         if (o->task >= 0 && (int)cfg.task != o->task) {
@@ -899,6 +917,8 @@ int cmd_train(int argc, char **argv)
             tc.loss_norm = o->loss_norm;
         if (o->have_mask_l)
             tc.mask_loss = (float)o->mask_l;
+        if (o->have_mask_form)
+            tc.mask_form = o->mask_form;
         tc.seed = (uint64_t)o->seed;
         if (limpid_config_check(&cfg, err, sizeof err) != LIMPID_OK) {
             if (o->config)

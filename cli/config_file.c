@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_COND, K_LOOKAHEAD, K_LOSSNORM, K_INSCALE, K_FNORM, K_FEATURES } ktype;
+typedef enum { K_INT, K_FLOAT, K_WINDOW, K_SCHEDULE, K_TARGET, K_HEAD, K_COND, K_LOOKAHEAD, K_LOSSNORM, K_MASKFORM, K_INSCALE, K_FNORM, K_FEATURES } ktype;
 typedef enum { D_MODEL, D_TRAIN, D_CROP } kdest;
 
 typedef struct key_def {
@@ -70,6 +70,7 @@ static const key_def keys[] = {
     {"loss_weight", K_FLOAT, T(loss_weight), 0, 1, 0},
     {"loss_norm", K_LOSSNORM, T(loss_norm), 0, 0, 0},
     {"mask_loss", K_FLOAT, T(mask_loss), 0, 100, 0},
+    {"mask_form", K_MASKFORM, T(mask_form), 0, 0, 0},
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -305,6 +306,14 @@ static int set_value(const key_def *k, const char *v, cfgfile *out, char *expect
             out->train.loss_norm = LIMPID_LOSS_NORM_NOISE_DB;
         else
             return snprintf(expect, elen, "batch, item, log, noise or noise_db"), -1;
+        return 0;
+    case K_MASKFORM:
+        if (word_is(v, "ratio", NULL))
+            out->train.mask_form = LIMPID_MASK_FORM_RATIO;
+        else if (word_is(v, "phase", NULL))
+            out->train.mask_form = LIMPID_MASK_FORM_PHASE;
+        else
+            return snprintf(expect, elen, "ratio or phase"), -1;
         return 0;
     }
     return -1;

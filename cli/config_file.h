@@ -11,7 +11,8 @@
  *   cond (spectrum | logpow | logpow_floor) input_scale (none | sqrt_abar) n_classes sample_rate
  *   feature_norm (none | class)
  * Training keys: lr lr_min warmup batch crop (seconds) weight_decay clip ema_decay t_top
- *   loss_weight loss_norm (batch | item | log) mask_loss
+ *   loss_weight loss_norm (batch | item | log | noise | noise_db) mask_loss
+ *   mask_form (ratio | phase)
  *
  * The parser takes a memory buffer of arbitrary bytes (NULs included) and never reads past
  * len; it is meant to be fuzzed.

@@ -101,6 +101,9 @@ err=$("$LIMPID" train --task denoise --preset tiny --rate 16000 --clean clean --
       --steps 2 --mask-loss 0.5 --threads 1 2>&1)
 [ $? -eq 2 ] && grep -q "needs a denoiser with 'head = wiener_floor' (this model's head is wiener)" <<<"$err" &&
     ok "--mask-loss on a wiener head -> exit 2, named" || bad "--mask-loss on a wiener head" "$err"
+err=$("$LIMPID" train --task denoise --clean clean --noise noise -o x.lpd --mask-form sideways 2>&1)
+[ $? -eq 2 ] && grep -q "'sideways' for --mask-form (expected ratio or phase)" <<<"$err" &&
+    ok "bad --mask-form -> exit 2, named" || bad "bad --mask-form" "$err"
 err=$("$LIMPID" info 2>&1)
 [ $? -eq 2 ] && ok "info without a model -> exit 2" || bad "info without a model" "$err"
 [ ! -e x.lpd ] && ok "usage errors write nothing" || bad "usage errors wrote x.lpd"
@@ -267,6 +270,22 @@ info=$("$LIMPID" info c.lpd 2>&1)
 [ $rc -eq 0 ] && grep -q "8 channels, 2 layers" <<<"$info" && grep -q "linear schedule" <<<"$info" &&
     ok "config: values override the preset" || bad "config overrides (rc $rc)" "$out
 $info"
+
+printf 'mask_form = sideways\n' >badform.cfg
+err=$("$LIMPID" "${TRAIN[@]}" --steps 2 --config badform.cfg -o cbad.lpd 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "badform.cfg:1" <<<"$err" && grep -q "ratio or phase" <<<"$err" &&
+    ok "config: bad mask_form -> exit 2 with file:line" || bad "config bad mask_form (rc $rc)" "$err"
+# the mask loss's two forms reach the trainer: the same seed and data, other losses
+printf 'head = wiener_floor\ncond = logpow_floor\nloss_weight = 1\nloss_norm = item\nmask_loss = 0.5\n' >mratio.cfg
+{ cat mratio.cfg; printf 'mask_form = phase\n'; } >mphase.cfg
+mr=$("$LIMPID" "${TRAIN[@]}" --steps 3 --config mratio.cfg -o mr.lpd 2>&1 | grep "final train loss")
+mp=$("$LIMPID" "${TRAIN[@]}" --steps 3 --config mphase.cfg -o mp.lpd 2>&1 | grep "final train loss")
+mp2=$("$LIMPID" "${TRAIN[@]}" --steps 3 --config mratio.cfg --mask-form phase -o mp2.lpd 2>&1 |
+      grep "final train loss")
+[ -n "$mr" ] && [ -n "$mp" ] && [ "$mr" != "$mp" ] && [ "$mp" = "$mp2" ] &&
+    ok "mask_form = phase and --mask-form phase train alike, not as ratio" ||
+    bad "mask forms (ratio '$mr', phase '$mp', --mask-form phase '$mp2')"
 
 # ---- texture --------------------------------------------------------------------------------------------------
 out=$("$LIMPID" train --task texture --preset tiny --domain wave --steps 4 --batch 2 --crop 0.05 \

@@ -511,13 +511,18 @@ START_TEST(test_create_checks)
         ck_assert_int_eq(limpid_trainer_set_mask_loss(t, 100.5f), LIMPID_ERR_INVALID);
         ck_assert_int_eq(limpid_trainer_set_mask_loss(t, 2.0f), LIMPID_OK);
         ck_assert(limpid_trainer_train_config(t)->mask_loss == 2.0f);
-        char path[64]; /* the checkpoint keeps it */
+        ck_assert_int_eq(limpid_trainer_set_mask_form(t, 2), LIMPID_ERR_INVALID);
+        ck_assert_int_eq(limpid_trainer_set_mask_form(t, -1), LIMPID_ERR_INVALID);
+        ck_assert_int_eq(limpid_trainer_train_config(t)->mask_form, LIMPID_MASK_FORM_RATIO);
+        ck_assert_int_eq(limpid_trainer_set_mask_form(t, LIMPID_MASK_FORM_PHASE), LIMPID_OK);
+        char path[64]; /* the checkpoint keeps them */
         snprintf(path, sizeof path, "/tmp/test_train_%d_mask.ckpt", (int)getpid());
         ck_assert_int_eq(limpid_trainer_save_checkpoint(t, path), LIMPID_OK);
         limpid_trainer_destroy(t);
         t = NULL;
         ck_assert_int_eq(limpid_trainer_load_checkpoint(&t, path, NULL, 0), LIMPID_OK);
         ck_assert(limpid_trainer_train_config(t)->mask_loss == 2.0f);
+        ck_assert_int_eq(limpid_trainer_train_config(t)->mask_form, LIMPID_MASK_FORM_PHASE);
         remove(path);
         limpid_trainer_destroy(t);
         t = NULL;
@@ -725,6 +730,17 @@ static double objective(int norm, const double *isse, int B, double count, doubl
     return (norm == LIMPID_LOSS_NORM_LOG ? mean0 : 1.0) * j / count;
 }
 
+static double cosine(const float *a, const float *b, size_t n)
+{
+    double dot = 0.0, na = 0.0, nb = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        dot += (double)a[i] * b[i];
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+    }
+    return dot / sqrt(na * nb);
+}
+
 START_TEST(test_objective_gradient)
 {
     enum { B = 3, CROP = 2048, DIRS = 3 };
@@ -743,12 +759,14 @@ START_TEST(test_objective_gradient)
             noisy[b * CROP + i] *= level[b];
         }
     /* cases: the three normalisations, then ITEM and LOG with the mask loss, then ITEM with
-     * the mask loss and a per-bin front end (threshold offsets and extra cond rows) */
-    enum { CASES = 8, FRONT = 5, NOISE = 6, NOISE_A = 7 };
+     * the mask loss and a per-bin front end (threshold offsets and extra cond rows), the
+     * linear-domain losses, then ITEM with the PHASE form of the mask loss (a = 0.5, a = 0.3) */
+    enum { CASES = 10, FRONT = 5, NOISE = 6, NOISE_A = 7, PHASE = 8, PHASE_A = 9 };
     const int norms[CASES] = {LIMPID_LOSS_NORM_BATCH, LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG, LIMPID_LOSS_NORM_ITEM,
-                              LIMPID_LOSS_NORM_NOISE, LIMPID_LOSS_NORM_NOISE_DB};
-    const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f, 0.0f, 0.5f};
+                              LIMPID_LOSS_NORM_NOISE, LIMPID_LOSS_NORM_NOISE_DB,
+                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM};
+    const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f, 0.0f, 0.5f, 0.5f, 0.5f};
     /* the linear-domain losses: NOISE at a = 0.5 (k = 1), NOISE_DB at a = 0.3 with the mask
      * loss */
     limpid_config acfg = cfg;
@@ -771,13 +789,14 @@ START_TEST(test_objective_gradient)
         tc.loss_weight = 0.8f;
         tc.loss_norm = norm;
         tc.mask_loss = masks[cs];
+        tc.mask_form = cs >= PHASE ? LIMPID_MASK_FORM_PHASE : LIMPID_MASK_FORM_RATIO;
         tc.t_top = 0.5f;
         tc.warmup = 0;
         limpid_trainer *t = NULL;
-        ck_assert_int_eq(limpid_trainer_create(&t, cs == FRONT ? &fcfg : cs == NOISE_A ? &acfg
-                                                                          : &cfg,
-                                               NULL, &tc),
-                         LIMPID_OK);
+        const limpid_config *ccfg = cs == FRONT ? &fcfg
+                                    : (cs == NOISE_A || cs == PHASE_A) ? &acfg
+                                                                        : &cfg;
+        ck_assert_int_eq(limpid_trainer_create(&t, ccfg, NULL, &tc), LIMPID_OK);
         run_tones(t, 0, 3, NULL); /* the final layer (and front.w3) no longer zero */
         size_t n;
         float *p = raw_params(t, 0, &n), *q = malloc(n * sizeof *q);
@@ -816,9 +835,16 @@ START_TEST(test_objective_gradient)
                              LIMPID_OK);
             const double fd = (objective(norm, isse_p, B, count, mean0) -
                                objective(norm, isse_m, B, count, mean0)) / (2.0 * h);
-            ck_assert_msg(fabs(fd - gv) <= 0.02 * fabs(gv) + 1e-9,
-                          "norm %d mask %g direction %d: finite difference %.6g, gradient %.6g",
-                          norm, (double)masks[cs], d, fd, gv);
+            /* 2 % of the directional derivative, and at least 1e-5 of the largest one
+             * (|g| |v|): a direction nearly orthogonal to the gradient leaves the central
+             * difference's own error (a few 1e-6 of |g| |v| at this h, every case) */
+            double gg = 0.0;
+            for (size_t i = 0; i < n; i++)
+                gg += (double)g[i] * g[i];
+            const double tol = 0.02 * fabs(gv) + 1e-5 * sqrt(gg * vv);
+            ck_assert_msg(fabs(fd - gv) <= tol,
+                          "case %d norm %d mask %g direction %d: finite difference %.6g, "
+                          "gradient %.6g", cs, norm, (double)masks[cs], d, fd, gv);
             free(v);
         }
         gsave[cs] = g;
@@ -831,26 +857,18 @@ START_TEST(test_objective_gradient)
     ck_assert_int_eq(lpi_net_layout_init(&L, &cfg), LIMPID_OK);
     for (int a = 0; a < 3; a++)
         for (int b = a + 1; b < 3; b++) {
-            double dot = 0.0, na = 0.0, nb = 0.0;
-            for (size_t i = 0; i < L.n_params; i++) {
-                dot += (double)gsave[a][i] * gsave[b][i];
-                na += (double)gsave[a][i] * gsave[a][i];
-                nb += (double)gsave[b][i] * gsave[b][i];
-            }
-            ck_assert_msg(dot / sqrt(na * nb) < 0.999, "norms %d and %d: cosine %.4f", a, b,
-                          dot / sqrt(na * nb));
+            const double c = cosine(gsave[a], gsave[b], L.n_params);
+            ck_assert_msg(c < 0.999, "norms %d and %d: cosine %.4f", a, b, c);
         }
     /* the mask loss changes the gradient */
     for (int a = 1; a < 3; a++) {
-        double dot = 0.0, na = 0.0, nb = 0.0;
-        for (size_t i = 0; i < L.n_params; i++) {
-            dot += (double)gsave[a][i] * gsave[a + 2][i];
-            na += (double)gsave[a][i] * gsave[a][i];
-            nb += (double)gsave[a + 2][i] * gsave[a + 2][i];
-        }
-        ck_assert_msg(dot / sqrt(na * nb) < 0.99, "norm %d with and without the mask loss: "
-                      "cosine %.4f", norms[a], dot / sqrt(na * nb));
+        const double c = cosine(gsave[a], gsave[a + 2], L.n_params);
+        ck_assert_msg(c < 0.99, "norm %d with and without the mask loss: cosine %.4f", norms[a],
+                      c);
     }
+    /* the PHASE form is another term than RATIO (ITEM, a = 0.5: cases 3 and PHASE) */
+    const double cf = cosine(gsave[3], gsave[PHASE], L.n_params);
+    ck_assert_msg(cf < 0.99, "mask forms ratio and phase: cosine %.4f", cf);
     lpi_net_layout_free(&L);
     lpi_net_layout_free(&FL);
     for (int k = 0; k < CASES; k++)

@@ -509,7 +509,19 @@ typedef struct limpid_train_config {
                            G (1 - G) times smaller). (1 - abar_t): the term counts where x_t
                            says little of x0 (the predictive estimate) and fades at small t,
                            where the head's other term carries x_t through. 0 (default): off */
+    int mask_form;      /* the mask loss's target and weights (LIMPID_MASK_FORM_*): 0 (default)
+                           RATIO */
 } limpid_train_config;
+
+/* limpid_train_config.mask_form. RATIO: Gt = min(1, |x0| / |noisy|) in the compressed domain,
+ * each bin weighted by the loss weight w (about the noisy bin's linear magnitude). PHASE: Gt is
+ * the gain that minimises the bin's squared error in the linear STFT domain, the
+ * phase-sensitive Re(S Y*) / |Y|^2 clipped to 0..1, taken to the compressed domain (its
+ * square root at a = 0.5: the head's compressed gain G scales the linear magnitude by
+ * G^(1/a)), and each bin weighted by its linear power |Y|^2 over the item's mean of it: the
+ * weights with which the squared error ranks a bin's gain error, so the term pulls the gain
+ * where the squared error (and SI-SDR) would, with a gradient that does not saturate. */
+enum { LIMPID_MASK_FORM_RATIO = 0, LIMPID_MASK_FORM_PHASE = 1 };
 
 /* limpid_train_config.loss_norm. BATCH: the loss weight's mean(P) is over the whole batch, so
  * a loud item (gain augmentation) outweighs a quiet one. ITEM: mean(P) per item, so every item
@@ -536,7 +548,7 @@ enum {
 
 /* batch 16, crop 32768 samples, lr 1e-3 -> lr_min 1e-5 (cosine), warm-up 200, total 20000
  * steps, weight decay 0.01, Adam betas 0.9 / 0.999, eps 1e-8, clip 1.0, EMA 0.999, seed 1,
- * t_top 0, loss_weight 0, loss_norm BATCH, mask_loss 0. */
+ * t_top 0, loss_weight 0, loss_norm BATCH, mask_loss 0, mask_form RATIO. */
 LIMPID_API void limpid_train_config_default(limpid_train_config *tc);
 
 typedef struct limpid_trainer limpid_trainer;
@@ -573,6 +585,8 @@ LIMPID_API limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int nor
 /* The same for limpid_train_config.mask_loss (0..100; INVALID on a model whose head is not
  * WIENER_FLOOR unless 0). */
 LIMPID_API limpid_status limpid_trainer_set_mask_loss(limpid_trainer *t, float mu);
+/* The same for limpid_train_config.mask_form (LIMPID_MASK_FORM_*). */
+LIMPID_API limpid_status limpid_trainer_set_mask_form(limpid_trainer *t, int form);
 /* A model with feature_norm CLASS: measure each class's per-bin RMS of the compressed
  * spectrum on n_items items (clean[n_items][crop_samples], cls[n_items]) and store it in the
  * model's "feat.scale" table (a class without items keeps the mean of the others; a bin is

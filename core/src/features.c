@@ -260,44 +260,74 @@ LPI_CLONES static void floor_head_run(const float *restrict a, const float *rest
 }
 
 /* ln(1 + e^y) without overflow */
-static inline float softplus(float y)
+static inline double softplus_d(double y)
 {
-    return y > 0.0f ? y + log1pf(expf(-y)) : log1pf(expf(y));
+    return y > 0.0 ? y + log1p(exp(-y)) : log1p(exp(y));
 }
 
-void lpi_head_mask_loss(const limpid_config *cfg, const float *out, const float *cond,
+void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, const float *cond,
                         const float *ncond, const float *x0, const float *lw, size_t cols,
                         int nb, int Lf, const float *mu, double *isse, float *dout,
                         const float *k)
 {
     const int F = limpid_config_feature_channels(cfg) / 2;
+    const int phase = form == LIMPID_MASK_FORM_PHASE;
+    /* PHASE: linear magnitude = (compressed magnitude)^(1/a), up to the scale beta, which the
+     * ratios and the normalised weights do not see */
+    const float a = cfg->compress_exp, ia = 1.0f / cfg->compress_exp;
     for (int b = 0; b < nb; b++) {
         if (!(mu[b] > 0.0f))
             continue;
         const size_t n0 = (size_t)b * (size_t)Lf, n1 = n0 + (size_t)Lf;
+        float wk = 1.0f; /* PHASE: 1 / the item's mean of |Y|^2 (= p^2) */
+        if (phase) {
+            double sp = 0.0;
+            for (int f = 0; f < F; f++) {
+                const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+                for (size_t n = n0; n < n1; n++) {
+                    const float p = cond[re + n] * cond[re + n] + cond[im + n] * cond[im + n];
+                    sp += (double)powf(p, ia); /* |Y|^2 up to beta */
+                }
+            }
+            wk = (float)((double)F * (double)Lf / (sp + 1e-30));
+        }
         const float kd = dout ? -2.0f * k[b] * mu[b] : 0.0f; /* d logit / d o1 = -2 */
         double s = 0.0;
         for (int f = 0; f < F; f++) {
             const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
-            const float *w = lw ? lw + (size_t)f * cols : NULL;
+            const float *w = lw && !phase ? lw + (size_t)f * cols : NULL;
             for (size_t n = n0; n < n1; n++) {
                 const float yr = cond[re + n], yi = cond[im + n];
                 const float p = yr * yr + yi * yi;
-                const float c = x0[re + n] * x0[re + n] + x0[im + n] * x0[im + n];
-                const float gt = c >= p ? 1.0f : sqrtf(c / (p + 1e-30f));
+                const float xr = x0[re + n], xi = x0[im + n];
+                const float c = xr * xr + xi * xi;
+                float gt, wn;
+                if (phase) {
+                    /* linear gain Re(S Y*) / |Y|^2 = (|S| / |Y|) cos(dphi) with |S| / |Y| =
+                     * (c / p)^(1 / 2a), cos(dphi) = Re(x0 cond*) / sqrt(c p); the compressed
+                     * gain is its power a */
+                    const float cs = (xr * yr + xi * yi) / (sqrtf(c * p) + 1e-30f);
+                    const float gl = cs > 0.0f ? powf(c / (p + 1e-30f), 0.5f * ia) * cs : 0.0f;
+                    gt = gl >= 1.0f ? 1.0f : gl > 0.0f ? powf(gl, a) : 0.0f;
+                    wn = powf(p, ia) * wk;
+                } else {
+                    gt = c >= p ? 1.0f : sqrtf(c / (p + 1e-30f));
+                    wn = w ? w[n] : 1.0f;
+                }
                 /* G = sigmoid(y), y = 2 ln P - lq (floor_gain's -z) */
                 const float lq = 2.0f * (out[re + n] + logf(FLOOR_K) + 3.0f * ncond[im + n] - 6.0f);
                 const float y = fmaxf(2.0f * logf(p + 1e-30f) - lq, -80.0f);
-                const float wn = w ? w[n] : 1.0f;
                 if (dout) {
                     const float g = 1.0f / (1.0f + expf(-y));
                     dout[re + n] += kd * wn * (g - gt);
                 }
-                if (isse) { /* gt softplus(-y) + (1 - gt) softplus(y) = softplus(y) - gt y */
-                    float ent = 0.0f; /* gt ln gt + (1 - gt) ln (1 - gt) */
+                if (isse) { /* gt softplus(-y) + (1 - gt) softplus(y) (= softplus(y) - gt y,
+                               which cancels where y is large) */
+                    const double gd = (double)gt, yd = (double)y;
+                    double ent = 0.0; /* gt ln gt + (1 - gt) ln (1 - gt) */
                     if (gt > 0.0f && gt < 1.0f)
-                        ent = gt * logf(gt) + (1.0f - gt) * log1pf(-gt);
-                    s += (double)wn * (double)(ent + softplus(y) - gt * y);
+                        ent = gd * log(gd) + (1.0 - gd) * log1p(-gd);
+                    s += (double)wn * (ent + gd * softplus_d(-yd) + (1.0 - gd) * softplus_d(yd));
                 }
             }
         }

@@ -151,6 +151,8 @@ static limpid_status train_config_check(const limpid_config *cfg, const limpid_t
     if (tc->mask_loss > 0.0f && (cfg->head != LIMPID_HEAD_WIENER_FLOOR ||
                                  cfg->task != LIMPID_TASK_DENOISE))
         TBAD("a mask loss needs a denoiser with the wiener_floor head");
+    if (tc->mask_form != LIMPID_MASK_FORM_RATIO && tc->mask_form != LIMPID_MASK_FORM_PHASE)
+        TBAD("mask form %d is not one of 0 (ratio), 1 (phase)", tc->mask_form);
     return LIMPID_OK;
 #undef TBAD
 }
@@ -503,6 +505,18 @@ limpid_status limpid_trainer_set_mask_loss(limpid_trainer *t, float mu)
     return st;
 }
 
+limpid_status limpid_trainer_set_mask_form(limpid_trainer *t, int form)
+{
+    if (!t)
+        return LIMPID_ERR_INVALID;
+    limpid_train_config tc = t->tc;
+    tc.mask_form = form;
+    limpid_status st = train_config_check(&t->cfg, &tc, NULL, 0);
+    if (st == LIMPID_OK)
+        t->tc.mask_form = form;
+    return st;
+}
+
 int64_t limpid_trainer_steps_done(const limpid_trainer *t) { return t ? t->step : 0; }
 
 const limpid_train_config *limpid_trainer_train_config(const limpid_trainer *t)
@@ -728,8 +742,8 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
     if (t->tc.mask_loss > 0.0f && t->cond) { /* the gain term (item b: mu[b]) */
         for (int b = 0; b < nb; b++)
             t->mu[b] = t->tc.mask_loss * (float)(1.0 - t->abar[b]);
-        lpi_head_mask_loss(&t->cfg, t->out, t->cond, t->ncond, t->x0, weighted ? t->lw : NULL,
-                           ld, nb, Lf, t->mu, t->isse, NULL, NULL);
+        lpi_head_mask_loss(&t->cfg, t->tc.mask_form, t->out, t->cond, t->ncond, t->x0,
+                           weighted ? t->lw : NULL, ld, nb, Lf, t->mu, t->isse, NULL, NULL);
     }
     double s = 0.0;
     for (int b = 0; b < nb; b++)
@@ -815,8 +829,8 @@ static limpid_status loss_and_grad(limpid_trainer *t, const float *params, const
                                 ? (sse / (double)B) / (t->isse[b] + 1e-30)
                                 : 1.0) /
                            (double)count);
-        lpi_head_mask_loss(&t->cfg, t->out, t->cond, t->ncond, t->x0, weighted ? t->lw : NULL,
-                           ld, B, t->Lf, t->mu, NULL, t->dout, k);
+        lpi_head_mask_loss(&t->cfg, t->tc.mask_form, t->out, t->cond, t->ncond, t->x0,
+                           weighted ? t->lw : NULL, ld, B, t->Lf, t->mu, NULL, t->dout, k);
     }
     memset(t->g, 0, t->L.n_params * sizeof *t->g);
     lpi_net_backward(&t->L, params, t->ws, t->dout, t->g, NULL, t->dcond);
@@ -1046,6 +1060,7 @@ static int train_to_kv(const limpid_trainer *t, lpi_kv *kv)
     lpi_kv_set_f64(&kv[n++], "train.loss_weight", tc->loss_weight);
     lpi_kv_set_i64(&kv[n++], "train.loss_norm", tc->loss_norm);
     lpi_kv_set_f64(&kv[n++], "train.mask_loss", tc->mask_loss);
+    lpi_kv_set_i64(&kv[n++], "train.mask_form", tc->mask_form);
     /* the trainer's own copies of the counters (provenance keys may round them) */
     lpi_kv_set_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
     lpi_kv_set_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
@@ -1216,6 +1231,10 @@ static limpid_status load_train_config(const lpi_container *c, limpid_train_conf
     kt = lpi_container_kv(c, "train.mask_loss");
     if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 100.0)
         tc->mask_loss = (float)kt->f;
+    kt = lpi_container_kv(c, "train.mask_form");
+    if (kt && kt->type == LPI_KV_I64 &&
+        (kt->i == LIMPID_MASK_FORM_RATIO || kt->i == LIMPID_MASK_FORM_PHASE))
+        tc->mask_form = (int)kt->i;
     return LIMPID_OK;
 }
 
