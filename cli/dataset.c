@@ -34,7 +34,10 @@ static uint64_t item_key(uint64_t seed, uint64_t step, uint64_t item)
 }
 
 /* draw slots of one item (fixed, so adding a draw never shifts the others) */
-enum { SLOT_FILE = 0, SLOT_OFFSET, SLOT_NFILE, SLOT_NOFFSET, SLOT_SNR, SLOT_GAIN, SLOT_SYNTH };
+enum {
+    SLOT_FILE = 0, SLOT_OFFSET, SLOT_NFILE, SLOT_NOFFSET, SLOT_SNR, SLOT_GAIN, SLOT_SYNTH,
+    SLOT_AUG, SLOT_AUG_SECOND, SLOT_AUG_LEVEL
+};
 
 static uint64_t draw(uint64_t key, uint64_t slot) { return mix64(key ^ mix64(slot + 0x5107ull)); }
 static double draw_uniform(uint64_t key, uint64_t slot) /* [0, 1) */
@@ -623,6 +626,8 @@ void dataset_describe(const dataset *ds, char *buf, size_t len)
                (double)ds->snr_lo, (double)ds->snr_hi);
         if (ds->synth_noise > 0.0f)
             append(buf, len, &pos, "; synth=%g", (double)ds->synth_noise);
+        if (ds->augment > 0.0f)
+            append(buf, len, &pos, "; augment=%g", (double)ds->augment);
     }
 }
 
@@ -702,6 +707,30 @@ static float peak(const float *x, int n)
     return m;
 }
 
+/* The augmentation of dataset.h on one item's crops (before the mix). */
+static int augment_item(const dataset *ds, uint64_t key, float *clean, float *noise, char *err,
+                        size_t errlen)
+{
+    const int n = ds->crop;
+    noisegen_colour(noise, n, ds->rate, key ^ 0x4E4F495345ull, 12.0);
+    if (draw_uniform(key, SLOT_AUG_SECOND) < 0.5) {
+        float *extra = malloc(sizeof(float) * (size_t)n);
+        if (!extra) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        noisegen_fill(extra, n, ds->rate, key ^ 0x5345434F4E44ull); /* unit RMS */
+        double pn = power(noise, n);
+        float g = (float)(sqrt(pn > 1e-12 ? pn : 1e-4) *
+                          pow(10.0, -15.0 * draw_uniform(key, SLOT_AUG_LEVEL) / 20.0));
+        for (int i = 0; i < n; i++)
+            noise[i] += g * extra[i];
+        free(extra);
+    }
+    noisegen_colour(clean, n, ds->rate, key ^ 0x434C45414Eull, 6.0);
+    return 0;
+}
+
 int dataset_item(const dataset *ds, int val, uint64_t step, int item, float *clean,
                  float *noisy, int *cls, char *err, size_t errlen)
 {
@@ -749,6 +778,9 @@ int dataset_item(const dataset *ds, int val, uint64_t step, int item, float *cle
             noisy[i] = loop[(ph + i) % m];
         free(loop);
     }
+    if (!val && ds->augment > 0.0f && draw_uniform(key, SLOT_AUG) < ds->augment &&
+        augment_item(ds, key, clean, noisy, err, errlen))
+        return -1;
     /* mix at the drawn SNR */
     double snr = ds->snr_lo + (ds->snr_hi - ds->snr_lo) * draw_uniform(key, SLOT_SNR);
     double pc = power(clean, n), pn = power(noisy, n);

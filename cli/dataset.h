@@ -32,6 +32,12 @@
  * -80 dBFS is treated as a -40 dBFS signal, a silent noise crop adds nothing); then one gain
  * uniform in [-12, +6] dB multiplies clean and noisy, and both are scaled down together if
  * the larger of their peaks exceeds 0.99. Texture items are the plain clean crops.
+ * Augmentation (denoise training items, not validation ones; with probability augment, before
+ * the mix): the noise crop goes
+ * through a random equaliser (noisegen_colour, +-12 dB), and for half of these items a second,
+ * procedural noise (noisegen_fill) is added 0..15 dB below the first's level; the clean crop
+ * goes through a milder one (+-6 dB). With augment = 0 no draw is made, so runs without it
+ * are unchanged.
  */
 #ifndef LIMPID_CLI_DATASET_H
 #define LIMPID_CLI_DATASET_H
@@ -89,6 +95,7 @@ typedef struct dataset {
     float snr_lo, snr_hi;     /* dB, default -5..20 */
     float synth_noise;        /* share of items whose noise is procedural (noisegen.h)
                                  instead of a noise file crop; default 0.25 */
+    float augment;            /* share of denoise items augmented (see above); default 0 */
     float gain_lo, gain_hi;   /* dB, default -12..+6 */
 } dataset;
 

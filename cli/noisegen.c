@@ -198,6 +198,20 @@ static void modulate(rng *r, float *x, int n, int rate, float *tmp)
     }
 }
 
+void noisegen_colour(float *x, int n, int rate, uint64_t key, double max_db)
+{
+    rng r = {key ^ 0x636F6C6F7572ull};
+    const double hi = fmax_of(rate);
+    biquad f[3];
+    f[0] = shelf(logrange(&r, 80.0, 600.0), range(&r, -max_db, max_db), 1, rate);
+    f[1] = shelf(logrange(&r, fmin(1500.0, hi / 2), fmin(10000.0, hi)), range(&r, -max_db, max_db),
+                 0, rate);
+    f[2] = peaking(logrange(&r, 100.0, hi), logrange(&r, 0.5, 3.0), range(&r, -max_db, max_db),
+                   rate);
+    for (int j = 0; j < 3; j++)
+        run_biquad(&f[j], x, n);
+}
+
 void noisegen_fill(float *out, int n, int rate, uint64_t key)
 {
     if (n <= 0)

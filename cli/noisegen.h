@@ -24,4 +24,10 @@
 /* n samples at rate Hz (8000..384000) into out. */
 void noisegen_fill(float *out, int n, int rate, uint64_t key);
 
+/* A random equaliser drawn from key, applied to x[n] in place (augmentation: the same
+ * recording as if through another room, microphone or channel): a low shelf (80..600 Hz), a
+ * high shelf (1.5..10 kHz, below 0.45 rate) and a peaking band (100 Hz..16 kHz, Q 0.5..3),
+ * each with a gain uniform in [-max_db, max_db]. The level is not normalised. */
+void noisegen_colour(float *x, int n, int rate, uint64_t key, double max_db);
+
 #endif

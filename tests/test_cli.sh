@@ -286,6 +286,14 @@ mp2=$("$LIMPID" "${TRAIN[@]}" --steps 3 --config mratio.cfg --mask-form phase -o
 [ -n "$mr" ] && [ -n "$mp" ] && [ "$mr" != "$mp" ] && [ "$mp" = "$mp2" ] &&
     ok "mask_form = phase and --mask-form phase train alike, not as ratio" ||
     bad "mask forms (ratio '$mr', phase '$mp', --mask-form phase '$mp2')"
+# augmentation: other training items (another loss), recorded in the model's data line
+a1=$("$LIMPID" "${TRAIN[@]}" --steps 3 --augment 1 -o aug.lpd 2>&1 | grep "final train loss")
+a0=$("$LIMPID" "${TRAIN[@]}" --steps 3 -o noaug.lpd 2>&1 | grep "final train loss")
+[ -n "$a1" ] && [ -n "$a0" ] && [ "$a1" != "$a0" ] && "$LIMPID" info aug.lpd | grep -q "augment=1" &&
+    ! "$LIMPID" info noaug.lpd | grep -q "augment=" &&
+    ok "--augment 1 trains on other items and is recorded" || bad "--augment ('$a1' vs '$a0')"
+err=$("$LIMPID" "${TRAIN[@]}" --steps 3 --augment 1.5 -o aug2.lpd 2>&1)
+[ $? -eq 2 ] && grep -q -- "--augment" <<<"$err" && ok "--augment 1.5 -> exit 2" || bad "--augment 1.5" "$err"
 
 # ---- texture --------------------------------------------------------------------------------------------------
 out=$("$LIMPID" train --task texture --preset tiny --domain wave --steps 4 --batch 2 --crop 0.05 \

@@ -1,6 +1,6 @@
 /* test_noisegen.c - the procedural training noise (cli/noisegen.c): deterministic, finite,
  * unit RMS, and varied: across keys the spectral centroid and the spectral flatness spread
- * widely (coloured, tonal and band noises are all drawn). */
+ * widely (coloured, tonal and band noises are all drawn); and the augmentation equaliser. */
 #include "noisegen.h"
 
 #include <check.h>
@@ -82,6 +82,65 @@ START_TEST(test_variety)
 }
 END_TEST
 
+/* power of x in [f0, f1) Hz, dB */
+static double band_db(const float *x, double f0, double f1)
+{
+    float *in = fftwf_alloc_real(N);
+    fftwf_complex *out = fftwf_alloc_complex(N / 2 + 1);
+    fftwf_plan p = fftwf_plan_dft_r2c_1d(N, in, out, FFTW_ESTIMATE);
+    memcpy(in, x, sizeof(float) * N);
+    fftwf_execute(p);
+    double s = 1e-30;
+    for (int k = (int)(f0 * N / RATE); k < (int)(f1 * N / RATE) && k <= N / 2; k++)
+        s += (double)out[k][0] * out[k][0] + (double)out[k][1] * out[k][1];
+    fftwf_destroy_plan(p);
+    fftwf_free(in);
+    fftwf_free(out);
+    return 10.0 * log10(s);
+}
+
+/* The augmentation equaliser: deterministic, finite, 0 dB is the identity, and with +-12 dB
+ * per filter the band levels of white noise move by no more than the three filters' +-36 dB,
+ * by several dB in most draws, and both up and down across keys. */
+START_TEST(test_colour)
+{
+    float *w = malloc(sizeof(float) * N), *a = malloc(sizeof(float) * N);
+    float *b = malloc(sizeof(float) * N);
+    noisegen_fill(w, N, RATE, 0); /* a noise to colour (its own spectrum cancels below) */
+    memcpy(a, w, sizeof(float) * N);
+    noisegen_colour(a, N, RATE, 5, 0.0);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(fabsf(a[i] - w[i]) <= 1e-5f * (1.0f + fabsf(w[i])), "0 dB: sample %d", i);
+    static const double edges[] = {50, 200, 800, 3200, 12800};
+    int moved = 0, up = 0, down = 0;
+    for (uint64_t key = 1; key <= 40; key++) {
+        memcpy(a, w, sizeof(float) * N);
+        memcpy(b, w, sizeof(float) * N);
+        noisegen_colour(a, N, RATE, key, 12.0);
+        noisegen_colour(b, N, RATE, key, 12.0);
+        ck_assert(memcmp(a, b, sizeof(float) * N) == 0);
+        for (int i = 0; i < N; i++)
+            ck_assert_msg(isfinite(a[i]), "key %llu sample %d", (unsigned long long)key, i);
+        double lo = 1e9, hi = -1e9;
+        for (int e = 0; e < 4; e++) {
+            double d = band_db(a, edges[e], edges[e + 1]) - band_db(w, edges[e], edges[e + 1]);
+            ck_assert_msg(fabs(d) <= 36.5, "key %llu band %d: %+.1f dB", (unsigned long long)key,
+                          e, d);
+            lo = fmin(lo, d);
+            hi = fmax(hi, d);
+            up += d > 3.0;
+            down += d < -3.0;
+        }
+        moved += hi - lo > 3.0; /* the bands moved apart: the spectrum's shape changed */
+    }
+    ck_assert_msg(moved >= 30 && up >= 10 && down >= 10, "moved %d of 40, up %d, down %d", moved,
+                  up, down);
+    free(w);
+    free(a);
+    free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("noisegen");
@@ -89,6 +148,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_deterministic_finite_unit);
     tcase_add_test(tc, test_variety);
+    tcase_add_test(tc, test_colour);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -275,6 +275,7 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
     /* PHASE: linear magnitude = (compressed magnitude)^(1/a), up to the scale beta, which the
      * ratios and the normalised weights do not see */
     const float a = cfg->compress_exp, ia = 1.0f / cfg->compress_exp;
+    const int half = a == 0.5f; /* the usual exponent: products and a square root, no powf */
     for (int b = 0; b < nb; b++) {
         if (!(mu[b] > 0.0f))
             continue;
@@ -286,7 +287,7 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
                 const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
                 for (size_t n = n0; n < n1; n++) {
                     const float p = cond[re + n] * cond[re + n] + cond[im + n] * cond[im + n];
-                    sp += (double)powf(p, ia); /* |Y|^2 up to beta */
+                    sp += (double)(half ? p * p : powf(p, ia)); /* |Y|^2 up to beta */
                 }
             }
             wk = (float)((double)F * (double)Lf / (sp + 1e-30));
@@ -307,9 +308,10 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
                      * (c / p)^(1 / 2a), cos(dphi) = Re(x0 cond*) / sqrt(c p); the compressed
                      * gain is its power a */
                     const float cs = (xr * yr + xi * yi) / (sqrtf(c * p) + 1e-30f);
-                    const float gl = cs > 0.0f ? powf(c / (p + 1e-30f), 0.5f * ia) * cs : 0.0f;
-                    gt = gl >= 1.0f ? 1.0f : gl > 0.0f ? powf(gl, a) : 0.0f;
-                    wn = powf(p, ia) * wk;
+                    const float q = c / (p + 1e-30f);
+                    const float gl = cs > 0.0f ? (half ? q : powf(q, 0.5f * ia)) * cs : 0.0f;
+                    gt = gl >= 1.0f ? 1.0f : gl > 0.0f ? (half ? sqrtf(gl) : powf(gl, a)) : 0.0f;
+                    wn = (half ? p * p : powf(p, ia)) * wk;
                 } else {
                     gt = c >= p ? 1.0f : sqrtf(c / (p + 1e-30f));
                     wn = w ? w[n] : 1.0f;
