@@ -260,9 +260,9 @@ LPI_CLONES static void floor_head_run(const float *restrict a, const float *rest
 }
 
 /* ln(1 + e^y) without overflow */
-static inline double softplus_d(double y)
+static inline float softplus(float y)
 {
-    return y > 0.0 ? y + log1p(exp(-y)) : log1p(exp(y));
+    return y > 0.0f ? y + log1pf(expf(-y)) : log1pf(expf(y));
 }
 
 void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, const float *cond,
@@ -323,13 +323,11 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
                     const float g = 1.0f / (1.0f + expf(-y));
                     dout[re + n] += kd * wn * (g - gt);
                 }
-                if (isse) { /* gt softplus(-y) + (1 - gt) softplus(y) (= softplus(y) - gt y,
-                               which cancels where y is large) */
-                    const double gd = (double)gt, yd = (double)y;
-                    double ent = 0.0; /* gt ln gt + (1 - gt) ln (1 - gt) */
+                if (isse) { /* gt softplus(-y) + (1 - gt) softplus(y) = softplus(y) - gt y */
+                    float ent = 0.0f; /* gt ln gt + (1 - gt) ln (1 - gt) */
                     if (gt > 0.0f && gt < 1.0f)
-                        ent = gd * log(gd) + (1.0 - gd) * log1p(-gd);
-                    s += (double)wn * (ent + gd * softplus_d(-yd) + (1.0 - gd) * softplus_d(yd));
+                        ent = gt * logf(gt) + (1.0f - gt) * log1pf(-gt);
+                    s += (double)wn * (double)(ent + softplus(y) - gt * y);
                 }
             }
         }
