@@ -416,6 +416,14 @@ static void fmt_hms(double s, char *buf, size_t len)
         snprintf(buf, len, "%02ld:%02ld", t / 60, t % 60);
 }
 
+/* The share "KEY=P" (key given with its '=') of a provenance data description; 0 where the
+ * description has none (runs from before the option) */
+static double share_from_description(const char *d, const char *key)
+{
+    const char *p = strstr(d, key);
+    return p ? atof(p + strlen(key)) : 0.0;
+}
+
 /* "snr=LO:HI" from a provenance data description */
 static int snr_from_description(const char *d, double *lo, double *hi)
 {
@@ -816,16 +824,12 @@ int cmd_train(int argc, char **argv)
         if (!o->have_snr && cfg.task == LIMPID_TASK_DENOISE &&
             snr_from_description(pv->data, &o->snr_lo, &o->snr_hi) == 0)
             o->have_snr = 1;
-        if (!o->have_synth && cfg.task == LIMPID_TASK_DENOISE) {
-            /* the checkpoint's share; runs from before the option had none */
-            const char *sp = strstr(pv->data, "synth=");
-            o->synth = sp ? atof(sp + 6) : 0.0;
-            o->have_synth = 1;
-        }
-        if (!o->have_augment && cfg.task == LIMPID_TASK_DENOISE) {
-            const char *ap = strstr(pv->data, "augment=");
-            o->augment = ap ? atof(ap + 8) : 0.0;
-            o->have_augment = 1;
+        if (cfg.task == LIMPID_TASK_DENOISE) { /* the checkpoint's shares unless given */
+            if (!o->have_synth)
+                o->synth = share_from_description(pv->data, "synth=");
+            if (!o->have_augment)
+                o->augment = share_from_description(pv->data, "augment=");
+            o->have_synth = o->have_augment = 1;
         }
     }
     if (o->task == LIMPID_TASK_DENOISE && o->n_noise == 0) {

@@ -480,8 +480,9 @@ LPI_HIDDEN void lpi_head_backward(const limpid_config *cfg, const float *dpred,
 /* The WIENER_FLOOR head's gain term (limpid_train_config.mask_loss) over nb items of Lf
  * columns each (cols = nb * Lf): item b adds mu[b] sum_{f,n} w[f][n] KL(Gt || G) to isse[b].
  * form RATIO: Gt = min(1, |x0| / |cond|) per bin and column, w = lw ([bins][cols]) or 1 where
- * lw is NULL. form PHASE: Gt = sqrt(clip(Re(S Y*) / |Y|^2, 0, 1)) with S, Y the linear
- * (decompressed, a = 0.5) x0 and cond, w = |Y|^2 over its mean over item b (lw unused).
+ * lw is NULL. form PHASE: Gt = clip(Re(S Y*) / |Y|^2, 0, 1)^a with S, Y the linear
+ * (decompressed) x0 and cond and a the compression exponent, w = |Y|^2 over its mean over
+ * item b (lw unused).
  * isse may be NULL. With dout (else NULL), adds k[b] times the gradient on the o1 rows of out. */
 LPI_HIDDEN void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out,
                                    const float *cond,

@@ -493,16 +493,23 @@ limpid_status limpid_trainer_fit_feature_norm(limpid_trainer *t, const float *cl
     return st;
 }
 
+/* t's training configuration becomes tc (t's own with one field changed) if tc passes
+ * train_config_check's rules (ranges, and what the model's head and task allow) */
+static limpid_status set_checked(limpid_trainer *t, const limpid_train_config *tc)
+{
+    limpid_status st = train_config_check(&t->cfg, tc, NULL, 0);
+    if (st == LIMPID_OK)
+        t->tc = *tc;
+    return st;
+}
+
 limpid_status limpid_trainer_set_mask_loss(limpid_trainer *t, float mu)
 {
     if (!t)
         return LIMPID_ERR_INVALID;
-    limpid_train_config tc = t->tc; /* the range and the head: train_config_check's rules */
+    limpid_train_config tc = t->tc;
     tc.mask_loss = mu;
-    limpid_status st = train_config_check(&t->cfg, &tc, NULL, 0);
-    if (st == LIMPID_OK)
-        t->tc.mask_loss = mu;
-    return st;
+    return set_checked(t, &tc);
 }
 
 limpid_status limpid_trainer_set_mask_form(limpid_trainer *t, int form)
@@ -511,10 +518,7 @@ limpid_status limpid_trainer_set_mask_form(limpid_trainer *t, int form)
         return LIMPID_ERR_INVALID;
     limpid_train_config tc = t->tc;
     tc.mask_form = form;
-    limpid_status st = train_config_check(&t->cfg, &tc, NULL, 0);
-    if (st == LIMPID_OK)
-        t->tc.mask_form = form;
-    return st;
+    return set_checked(t, &tc);
 }
 
 int64_t limpid_trainer_steps_done(const limpid_trainer *t) { return t ? t->step : 0; }
