@@ -15,6 +15,7 @@
 #   OUTDIR/noise/synth/<type>/           sox-made noise: white/pink/brown, hum, hiss, crackle, gusts, babble
 #   OUTDIR/dev/{clean_speech,clean_music,noise}/<source>/   held-out speakers, voices, pieces, noise types
 #   OUTDIR/dev/noise_sfx/<source>/   held-out game sound effects (a second dev set's noise)
+#   OUTDIR/dev/clean_speech_tp/<source>/   held-out Tux Paint voices (a third dev set's speech)
 #   OUTDIR/manifest.tsv   path split kind source duration_s orig_rate (orig_rate: the source's own
 #                         sample rate, i.e. its real bandwidth is orig_rate/2: filter on it when training)
 #   OUTDIR/summary.txt    hours per split/kind and per source
@@ -57,7 +58,8 @@ FULL_DATA="festvox-kdlpc16k festvox-us-slt-hts festvox-czech-dita festvox-czech-
   fillets-ng-data fillets-ng-data-cs fillets-ng-data-nl hedgewars-data warzone2100-data
   warzone2100-music wesnoth-1.16-data wesnoth-1.16-music megaglest-data warmux-data
   supertuxkart-data redeclipse-data freedink-data frozen-bubble-data extremetuxracer-data flare-game
-  minetest-data widelands-data scorched3d-data boswars-data btanks-data"
+  minetest-data widelands-data scorched3d-data boswars-data btanks-data
+  tuxpaint-stamps-default ufoai-sound freedroidrpg-data 7kaa-data"
 if [ $INSTALL = 1 ]; then
   PK="$TOOLS $SMALL_DATA"; [ $SMALL = 1 ] || PK="$PK $FULL_DATA"
   export DEBIAN_FRONTEND=noninteractive
@@ -177,6 +179,13 @@ if [ $SMALL = 0 ] && [ -f $G/warzone2100/base.wz ]; then
   add_groups train speech_real warzone2100_voice 6 < <(for d in countdown memressp nexus coltive; do lsaudio "$WORK/wz/audio/$d"; done)
 fi
 add_groups train speech_real redeclipse_voice 6 < <(lsaudio $G/redeclipse/data/sounds/voice; lsaudio $G/redeclipse/data/sounds/announcer)
+# speech, train (session 12): Tux Paint's spoken stamp descriptions, one volunteer per language,
+# recorded at 44.1 kHz (full band, unlike most of the speech above); the languages whose
+# recordings have the quietest floors (models/data/SOURCES.md). Short phrases joined.
+TP=/usr/share/tuxpaint/stamps
+for l in be bg ca es ru; do
+  add_groups train speech_real tuxpaint_$l 6 < <(lsaudio $TP -name "*_desc_$l.ogg")
+done
 # speech, dev: other actors (the Dutch dub of Fish Fillets), other voice packs and languages
 add_files dev speech_real fillets_nl 4 < <(lsaudio $G/fillets-ng/sound -path '*/nl/*')
 for v in Pirate Singer Default_es; do
@@ -184,6 +193,12 @@ for v in Pirate Singer Default_es; do
 done
 for l in lt uk; do
   add_groups dev speech_real ktuberling_$l 6 < <(lsaudio /usr/share/ktuberling/sounds/$l)
+done
+# speech, third dev set (session 12; models/eval/make_dev_set.sh with DEV_SPEECH=clean_speech_tp):
+# three more Tux Paint voices (Greek, Lithuanian, Romanian), full band, in their own folder so
+# that the first two dev sets stay as they were
+for l in el lt ro; do
+  add_groups dev speech_tp tuxpaint_$l 6 < <(lsaudio $TP -name "*_desc_$l.ogg")
 done
 
 # music, train
@@ -197,6 +212,7 @@ add_files train music fillets < <(lsaudio $G/fillets-ng/music)
 add_files train music lincity < <(lsaudio $G/lincity-ng/music)
 add_files train music freedink < <(lsaudio $G/dink/dink/Sound -name '*.ogg')
 add_files train music frozenbubble < <(lsaudio $G/frozen-bubble/snd -name '*zik*')
+add_files train music freedroidrpg < <(lsaudio /usr/share/freedroidrpg/data/sound/music)
 # (--small renders with the 6 MB TimGM6mb font so that it needs no 140 MB soundfont)
 if [ $SMALL = 1 ]; then TRAIN_SF=/usr/share/sounds/sf2/TimGM6mb.sf2; else TRAIN_SF=/usr/share/sounds/sf2/FluidR3_GM.sf2; fi
 add_midi train midi_fluidr3 "$TRAIN_SF" < <({ ls $G/openttd/baseset/openmsx/*.mid; [ $SMALL = 1 ] || ls $G/dink/dink/Sound/*.mid; } 2>/dev/null | sort)
@@ -236,6 +252,21 @@ add_groups train noise_real supertuxkart_sfx 8 < <(lsaudio $G/supertuxkart/data/
 add_groups train noise_real minetest_sfx 8 < <(lsaudio $G/minetest/games/minetest_game/mods | nonoise)
 add_groups train noise_real widelands_sfx 8 < <({ lsaudio $G/widelands/data/sound; lsaudio $G/widelands/data/world/critters; } | nonoise)
 add_groups train noise_real scorched3d_sfx 8 < <(lsaudio $G/scorched3d/data/globalmods -path '*/wav/*' | nonoise)
+# noise, train (session 12): UFO:AI's ambiences (fires, arctic wind, water, thunder, machinery,
+# engines, city and night atmospheres; not its radio and TV speech or its music) and effects
+# (weapons, impacts, doors, footsteps, vehicles), Seven Kingdoms' weather, FreedroidRPG's effects
+# (not its robots' voices or Tux's comments)
+if [ $SMALL = 0 ] && [ -f $G/ufoai/base/0snd.pk3 ]; then
+  mkdir -p "$WORK/ufoai"
+  [ -d "$WORK/ufoai/sound" ] || unzip -q -o $G/ufoai/base/0snd.pk3 'sound/*' -d "$WORK/ufoai"
+  add_files train noise_real ufoai_ambience < <(lsaudio "$WORK/ufoai/sound/ambience" \
+    | grep -vE '/(radiomessage|tv_newswav|disco|jingle)\.ogg$' | nonoise)
+  add_groups train noise_real ufoai_sfx 8 < <(for d in impact misc doors footsteps weapons ugv seq; do
+    lsaudio "$WORK/ufoai/sound/$d"; done | nonoise)
+fi
+add_groups train noise_real 7kaa_weather 8 < <(lsaudio $G/7kaa/SOUND | nonoise)
+add_groups train noise_real freedroidrpg_sfx 8 < <(lsaudio /usr/share/freedroidrpg/data/sound/effects \
+  -not -path '*/bot_sounds/*' -not -path '*/tux_ingame_comments/*' | grep -v Scream | nonoise)
 # noise, dev: another game's environment loops, and a noise type absent from train (keyboards)
 add_files dev noise_real flare_environment < <(lsaudio $G/flare/mods/fantasycore/soundfx/environment)
 add_groups dev noise_real bucklespring_keyboard 10 < <(lsaudio /usr/share/buckle/wav)
@@ -404,8 +435,8 @@ proc_job() {
   case "$split/$kind" in
     train/speech_real) dir=clean/speech_real ;; train/speech_tts) dir=clean/speech_tts ;;
     train/music) dir=clean/music ;; train/noise_real) dir=noise/real ;; train/noise_synth) dir=noise/synth ;;
-    dev/speech_*) dir=dev/clean_speech ;; dev/music) dir=dev/clean_music ;; dev/noise_sfx) dir=dev/noise_sfx ;;
-    dev/noise_*) dir=dev/noise ;;
+    dev/speech_tp) dir=dev/clean_speech_tp ;; dev/speech_*) dir=dev/clean_speech ;;
+    dev/music) dir=dev/clean_music ;; dev/noise_sfx) dir=dev/noise_sfx ;; dev/noise_*) dir=dev/noise ;;
   esac
   mkdir -p "$OUT/$dir/$src"
   : > "$frag.part"

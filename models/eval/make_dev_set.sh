@@ -5,15 +5,22 @@
 # clean file. Writes DEST/{clean,noisy}/{speech,music}/NAME.wav (48 kHz mono) and
 # DEST/mixtures.tsv (each mixture's SNR, noise type and noise file; see breakdown.py).
 #
-# Usage: [DEV_NOISE=noise_sfx] bash models/eval/make_dev_set.sh CORPUS DEST [ITEMS_PER_SOURCE]
+# Usage: [DEV_NOISE=noise_sfx] [DEV_SPEECH=clean_speech_tp] [DEV_MUSIC=none]
+#        bash models/eval/make_dev_set.sh CORPUS DEST [ITEMS_PER_SOURCE]
 # DEV_NOISE: the folder under CORPUS/dev that holds the noise (default noise: the dev set of
 # every model card; noise_sfx: held-out game sound effects, session 8's second dev set).
+# DEV_SPEECH, DEV_MUSIC: the folders under CORPUS/dev that hold the clean speech and music
+# (defaults clean_speech and clean_music; none: no clips of that group). Session 12's third
+# dev set: DEV_SPEECH=clean_speech_tp DEV_NOISE=noise_sfx DEV_MUSIC=none, 12 items per source
+# (held-out real full-band voices under held-out recorded sound effects).
 set -euo pipefail
 CORPUS=${1:?corpus folder (built by models/data/build_corpus.sh)}
 DEST=${2:?output folder}
 PER=${3:-2}
 MAXDUR=8
 DEV_NOISE=${DEV_NOISE:-noise}
+DEV_SPEECH=${DEV_SPEECH:-clean_speech}
+DEV_MUSIC=${DEV_MUSIC:-clean_music}
 mkdir -p "$DEST"/{clean,noisy}/{speech,music}
 mapfile -t NOISES < <(find "$CORPUS/dev/$DEV_NOISE" -name '*.wav' | sort)
 [ ${#NOISES[@]} -gt 0 ] || { echo "no dev noise in $CORPUS/dev/$DEV_NOISE" >&2; exit 1; }
@@ -43,12 +50,16 @@ mix() { # kind clean_file name
   printf '%s\t%s\t%s\t%s\n' "$kind/$name-${snr}dB.wav" "$snr" \
     "$(basename "$(dirname "$nf")")" "${nf#"$CORPUS"/dev/"$DEV_NOISE"/}" >> "$MAN"
 }
-for src in "$CORPUS"/dev/clean_speech/*/; do
+[ "$DEV_SPEECH" = none ] || [ -d "$CORPUS/dev/$DEV_SPEECH" ] || { echo "no folder $CORPUS/dev/$DEV_SPEECH" >&2; exit 1; }
+[ "$DEV_MUSIC" = none ] || [ -d "$CORPUS/dev/$DEV_MUSIC" ] || { echo "no folder $CORPUS/dev/$DEV_MUSIC" >&2; exit 1; }
+for src in "$CORPUS"/dev/"$DEV_SPEECH"/*/; do
+  [ -d "$src" ] || continue
   s=$(basename "$src")
   while read -r f; do mix speech "$f" "$s-$(basename "$f" .wav)"; done < <(
     find "$src" -name '*.wav' | sort | awk -v p="$PER" 'NR%7==1 && n<p {print; n++}')
 done
-for src in "$CORPUS"/dev/clean_music/*/; do
+for src in "$CORPUS"/dev/"$DEV_MUSIC"/*/; do
+  [ -d "$src" ] || continue
   s=$(basename "$src")
   while read -r f; do mix music "$f" "$s-$(basename "$f" .wav)"; done < <(
     find "$src" -name '*.wav' | sort | awk -v p="$PER" 'NR%5==1 && n<p {print; n++}')
