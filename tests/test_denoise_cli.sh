@@ -13,7 +13,8 @@
 # crossfades included); Ctrl-C; no temporary files left; inputs unchanged; eval on identical
 # and on noisy folders (SI-SDR, STOI, ESTOI, monotonic in the noise level, JSON), and STOI /
 # ESTOI against reference values from the authors' MATLAB code. Real-model outputs of
-# resampled files are checked for alignment by cross-correlation.
+# resampled files are checked for alignment by cross-correlation; the shipped hq is found by name
+# and denoises.
 # Prints "N passed, N failed"; exits non-zero when any check failed. Runs use --threads 1.
 set -u
 
@@ -151,6 +152,16 @@ print("ok")
 EOF
 )
 [ "$check" = ok ] && ok "denoised 44.1 and 48 kHz files are aligned with their inputs (lag 0)" || bad "alignment of real outputs" "$check"
+
+# ---- the shipped models: rt and hq are found by name (beside the build tree or in the source tree) and
+# denoise; hq is the wider one and gives other output
+hqinfo=$("$LIMPID" denoise --model hq --threads 1 -q in/float48.wav -o hq48.wav 2>&1)
+rc=$?
+"$LIMPID" denoise --model rt --threads 1 -q in/float48.wav -o rt48.wav >/dev/null 2>&1
+if [ $rc -eq 0 ] && [ "$(fmt hq48.wav)" = "$(fmt in/float48.wav)" ] && [ -s rt48.wav ] && ! cmp -s hq48.wav rt48.wav; then
+    ok "--model hq: the shipped hq denoises (format and length kept, output other than rt's)"
+else bad "--model hq (rc $rc)" "$hqinfo"; fi
+rm -f hq48.wav rt48.wav
 
 # ---- overwrite protection --------------------------------------------------------------------------------------
 cp -a out1 out1.saved

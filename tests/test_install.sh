@@ -6,7 +6,7 @@
 # Installs the build folder PATH_TO_LIMPID lives in (cmake --install) and checks:
 #  - DESTDIR installs stay under DESTDIR; the uninstall target removes every file again;
 #  - the layout: CLI, liblimpid.so with soname liblimpid.so.0, liblimpid.a, limpid.h,
-#    limpid.pc, share/limpid/rt.lpm (the repository's model), man pages, bash completion;
+#    limpid.pc, share/limpid/rt.lpm and hq.lpm (the repository's models), man pages, bash completion;
 #  - after the prefix is MOVED, the installed `limpid denoise` uses the installed model: with
 #    the installed rt.lpm corrupted it fails naming PREFIX/bin/../share/limpid/rt.lpm (the
 #    build tree and the compiled-in source tree both hold a good model, so a fallback there
@@ -139,6 +139,8 @@ soname=$(readelf -d "$P/$LIBDIR/liblimpid.so.$version" 2>/dev/null | sed -n 's/.
     ok "liblimpid.so -> .so.${version%%.*} -> .so.$version" || bad "library symlinks" "$(ls -l "$P/$LIBDIR")"
 cmp -s "$P/share/limpid/rt.lpm" "$MODEL" && ok "share/limpid/rt.lpm is models/rt/rt.lpm" ||
     bad "the installed rt.lpm differs from models/rt/rt.lpm"
+cmp -s "$P/share/limpid/hq.lpm" "$SRC/models/hq/hq.lpm" && ok "share/limpid/hq.lpm is models/hq/hq.lpm" ||
+    bad "the installed hq.lpm differs from models/hq/hq.lpm (or is missing)"
 cmp -s "$P/include/limpid.h" "$SRC/core/include/limpid.h" && ok "include/limpid.h is the source header" ||
     bad "the installed limpid.h differs from core/include/limpid.h"
 out=$("$P/bin/limpid" --version 2>&1)
