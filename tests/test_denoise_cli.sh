@@ -155,12 +155,12 @@ EOF
 
 # ---- the shipped models: rt and hq are found by name (beside the build tree or in the source tree) and
 # denoise; hq is the wider one and gives other output
-hqinfo=$("$LIMPID" denoise --model hq --threads 1 -q in/float48.wav -o hq48.wav 2>&1)
+err=$("$LIMPID" denoise --model hq --threads 1 -q in/float48.wav -o hq48.wav 2>&1)
 rc=$?
 "$LIMPID" denoise --model rt --threads 1 -q in/float48.wav -o rt48.wav >/dev/null 2>&1
 if [ $rc -eq 0 ] && [ "$(fmt hq48.wav)" = "$(fmt in/float48.wav)" ] && [ -s rt48.wav ] && ! cmp -s hq48.wav rt48.wav; then
     ok "--model hq: the shipped hq denoises (format and length kept, output other than rt's)"
-else bad "--model hq (rc $rc)" "$hqinfo"; fi
+else bad "--model hq (rc $rc)" "$err"; fi
 rm -f hq48.wav rt48.wav
 
 # ---- overwrite protection --------------------------------------------------------------------------------------
