@@ -91,7 +91,8 @@ install(TARGETS limpid_shared limpid_static
 install(FILES ${CMAKE_SOURCE_DIR}/core/include/limpid.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${CMAKE_BINARY_DIR}/limpid.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 # Shipped models: models/NAME/NAME.lpm -> share/limpid/NAME.lpm (not the training checkpoints)
-file(GLOB LIMPID_SHIPPED_MODELS ${CMAKE_SOURCE_DIR}/models/*/*.lpm)
+# CONFIGURE_DEPENDS: a model added to models/ is installed by the next build, no re-configure
+file(GLOB LIMPID_SHIPPED_MODELS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/models/*/*.lpm)
 foreach(m ${LIMPID_SHIPPED_MODELS})
   get_filename_component(dir ${m} DIRECTORY)
   get_filename_component(dir ${dir} NAME)
