@@ -253,20 +253,21 @@ add_groups train noise_real minetest_sfx 8 < <(lsaudio $G/minetest/games/minetes
 add_groups train noise_real widelands_sfx 8 < <({ lsaudio $G/widelands/data/sound; lsaudio $G/widelands/data/world/critters; } | nonoise)
 add_groups train noise_real scorched3d_sfx 8 < <(lsaudio $G/scorched3d/data/globalmods -path '*/wav/*' | nonoise)
 # noise, train (session 12): UFO:AI's ambiences (fires, arctic wind, water, thunder, machinery,
-# engines, city and night atmospheres; not its radio and TV speech or its music) and effects
+# engines, city and night atmospheres; not its TV news, disco or jingle, dropped by name here,
+# nor its radio messages, which nonoise drops) and effects
 # (weapons, impacts, doors, footsteps, vehicles), Seven Kingdoms' weather, FreedroidRPG's effects
 # (not its robots' voices or Tux's comments)
 if [ $SMALL = 0 ] && [ -f $G/ufoai/base/0snd.pk3 ]; then
   mkdir -p "$WORK/ufoai"
   [ -d "$WORK/ufoai/sound" ] || unzip -q -o $G/ufoai/base/0snd.pk3 'sound/*' -d "$WORK/ufoai"
   add_files train noise_real ufoai_ambience < <(lsaudio "$WORK/ufoai/sound/ambience" \
-    | grep -vE '/(radiomessage|tv_newswav|disco|jingle)\.ogg$' | nonoise)
+    | grep -vE '/(tv_newswav|disco|jingle)\.ogg$' | nonoise)
   add_groups train noise_real ufoai_sfx 8 < <(for d in impact misc doors footsteps weapons ugv seq; do
     lsaudio "$WORK/ufoai/sound/$d"; done | nonoise)
 fi
 add_groups train noise_real 7kaa_weather 8 < <(lsaudio $G/7kaa/SOUND | nonoise)
 add_groups train noise_real freedroidrpg_sfx 8 < <(lsaudio /usr/share/freedroidrpg/data/sound/effects \
-  -not -path '*/bot_sounds/*' -not -path '*/tux_ingame_comments/*' | grep -v Scream | nonoise)
+  -not -path '*/bot_sounds/*' -not -path '*/tux_ingame_comments/*' | nonoise)
 # noise, dev: another game's environment loops, and a noise type absent from train (keyboards)
 add_files dev noise_real flare_environment < <(lsaudio $G/flare/mods/fantasycore/soundfx/environment)
 add_groups dev noise_real bucklespring_keyboard 10 < <(lsaudio /usr/share/buckle/wav)

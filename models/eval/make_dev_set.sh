@@ -50,18 +50,19 @@ mix() { # kind clean_file name
   printf '%s\t%s\t%s\t%s\n' "$kind/$name-${snr}dB.wav" "$snr" \
     "$(basename "$(dirname "$nf")")" "${nf#"$CORPUS"/dev/"$DEV_NOISE"/}" >> "$MAN"
 }
-[ "$DEV_SPEECH" = none ] || [ -d "$CORPUS/dev/$DEV_SPEECH" ] || { echo "no folder $CORPUS/dev/$DEV_SPEECH" >&2; exit 1; }
-[ "$DEV_MUSIC" = none ] || [ -d "$CORPUS/dev/$DEV_MUSIC" ] || { echo "no folder $CORPUS/dev/$DEV_MUSIC" >&2; exit 1; }
-for src in "$CORPUS"/dev/"$DEV_SPEECH"/*/; do
-  [ -d "$src" ] || continue
-  s=$(basename "$src")
-  while read -r f; do mix speech "$f" "$s-$(basename "$f" .wav)"; done < <(
-    find "$src" -name '*.wav' | sort | awk -v p="$PER" 'NR%7==1 && n<p {print; n++}')
+for d in "$DEV_SPEECH" "$DEV_MUSIC"; do
+  [ "$d" = none ] || [ -d "$CORPUS/dev/$d" ] || { echo "no folder $CORPUS/dev/$d" >&2; exit 1; }
 done
-for src in "$CORPUS"/dev/"$DEV_MUSIC"/*/; do
-  [ -d "$src" ] || continue
-  s=$(basename "$src")
-  while read -r f; do mix music "$f" "$s-$(basename "$f" .wav)"; done < <(
-    find "$src" -name '*.wav' | sort | awk -v p="$PER" 'NR%5==1 && n<p {print; n++}')
-done
+group() { # group KIND FOLDER STRIDE: of each source folder under CORPUS/dev/FOLDER, every
+          # STRIDE-th clip in sorted order, at most PER (FOLDER none: nothing there, no clips)
+  local kind=$1 dir=$2 stride=$3 src s f
+  for src in "$CORPUS"/dev/"$dir"/*/; do
+    [ -d "$src" ] || continue
+    s=$(basename "$src")
+    while read -r f; do mix "$kind" "$f" "$s-$(basename "$f" .wav)"; done < <(
+      find "$src" -name '*.wav' | sort | awk -v p="$PER" -v k="$stride" 'NR%k==1 && n<p {print; n++}')
+  done
+}
+group speech "$DEV_SPEECH" 7
+group music "$DEV_MUSIC" 5
 echo "dev set: $(find "$DEST/noisy" -name '*.wav' | wc -l) mixtures in $DEST"
