@@ -14,6 +14,11 @@
  *   leak    energy of g2 x_t (pure noise at t = T) against G Y in the estimate
  *   SDRi    the estimate's SDR gain over the noisy input in the linear STFT domain (dB; the
  *           scale of the compressed features cancels)
+ * and over the noise bins (those whose least-squares gain is at most 0.1, nearly all noise):
+ *   nz      their share of the noisy power
+ *   lvl     their level over the tracked floor, ln(P / M) (the o1 a bin needs grows with it)
+ *   o1* o1  the ideal and the network's threshold there
+ *   G       the gain the head gives them (ideal: 0.01..0.1)
  * Printed per noise type (mean over its mixtures), and per mixture with -v. */
 #include "internal.h"
 
@@ -23,6 +28,7 @@
 
 typedef struct {
     double r2, std_ideal, static_ideal, std_net, static_net, leak, sdri;
+    double nz_share, nz_snr, nz_ideal, nz_net, nz_gain; /* noise bins (below) */
 } diag;
 
 static float *read_mono(const char *path, size_t *n)
@@ -129,6 +135,7 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
     lpi_front_add(L, out, (size_t)Lf, nc, (size_t)Lf, (size_t)Lf);
     lpi_head_forward(cfg, out, Y, nc, xt, (size_t)Lf, pred);
     double eg = 0.0, ey = 0.0, es = 0.0, en = 0.0, ee = 0.0;
+    double zw = 0.0, zall = 0.0, zl = 0.0, zi = 0.0, zo = 0.0, zg = 0.0;
     const double ck = 1.0 / cfg->compress_exp - 1.0;
     for (int f = 0; f < F; f++)
         for (int j = 0; j < Lf; j++) {
@@ -140,6 +147,16 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
             ideal[a] = (float)((log(1.0 / g - 1.0) + 2.0 * log(p)) / 2.0 - log(3.0) - 3.0 * mf +
                                6.0);
             w[a] = (float)p;
+            zall += p;
+            if (g <= 0.1) {
+                const double lvl = log(p) - (3.0 * mf - 6.0); /* ln P - ln M */
+                const double z = fmin(2.0 * ((double)out[a] + log(3.0) - lvl), 80.0);
+                zw += p;
+                zl += p * lvl;
+                zi += p * ideal[a];
+                zo += p * out[a];
+                zg += p / (1.0 + exp(z));
+            }
             const double lr = (double)out[b] * xt[a], li = (double)out[b] * xt[b];
             eg += lr * lr + li * li;
             ey += (pred[a] - lr) * (pred[a] - lr) + (pred[b] - li) * (pred[b] - li);
@@ -159,6 +176,11 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
     d->r2 = v1 > 0.0 && v2 > 0.0 ? c12 * c12 / (v1 * v2) : 0.0;
     d->leak = ey > 0.0 ? eg / ey : 0.0;
     d->sdri = 10.0 * log10((en + 1e-30) / (ee + 1e-30));
+    d->nz_share = zw / (zall + 1e-300);
+    d->nz_snr = zw > 0.0 ? zl / zw : 0.0;
+    d->nz_ideal = zw > 0.0 ? zi / zw : 0.0;
+    d->nz_net = zw > 0.0 ? zo / zw : 0.0;
+    d->nz_gain = zw > 0.0 ? zg / zw : 0.0;
     lpi_net_ws_destroy(ws);
     lpi_front_ws_destroy(fw);
     lpi_schedule_free(&sch);
@@ -202,8 +224,8 @@ int main(int argc, char **argv)
     char line[8192];
     if (!fgets(line, sizeof line, tsv)) /* header */
         line[0] = '\0';
-    printf("%-28s %3s %6s %9s %9s %9s %9s %7s %6s\n", "noise", "n", "R2", "std o1*", "static",
-           "std o1", "static", "leak", "SDRi");
+    printf("%-28s %3s %6s %9s %9s %9s %9s %7s %6s %5s %5s %5s %5s %5s\n", "noise", "n", "R2",
+           "std o1*", "static", "std o1", "static", "leak", "SDRi", "nz", "lvl", "o1*", "o1", "G");
     while (fgets(line, sizeof line, tsv)) {
         char file[4096], noise[64];
         double snr;
@@ -218,9 +240,10 @@ int main(int argc, char **argv)
             continue;
         }
         if (verbose)
-            printf("%-28.28s %3.0f %6.3f %9.2f %9.2f %9.2f %9.2f %7.4f %6.2f  %s\n", noise, snr,
-                   d.r2, d.std_ideal, d.static_ideal, d.std_net, d.static_net, d.leak, d.sdri,
-                   file);
+            printf("%-28.28s %3.0f %6.3f %9.2f %9.2f %9.2f %9.2f %7.4f %6.2f %5.2f %5.2f %5.2f "
+                   "%5.2f %5.2f  %s\n", noise, snr, d.r2, d.std_ideal, d.static_ideal, d.std_net,
+                   d.static_net, d.leak, d.sdri, d.nz_share, d.nz_snr, d.nz_ideal, d.nz_net,
+                   d.nz_gain, file);
         int k = 0;
         while (k < nt && strcmp(types[k], noise) != 0)
             k++;
@@ -238,13 +261,20 @@ int main(int argc, char **argv)
         sum[k].static_net += d.static_net;
         sum[k].leak += d.leak;
         sum[k].sdri += d.sdri;
+        sum[k].nz_share += d.nz_share;
+        sum[k].nz_snr += d.nz_snr;
+        sum[k].nz_ideal += d.nz_ideal;
+        sum[k].nz_net += d.nz_net;
+        sum[k].nz_gain += d.nz_gain;
     }
     fclose(tsv);
     for (int k = 0; k < nt; k++) {
         const double c = count[k];
-        printf("%-28s %3d %6.3f %9.2f %9.2f %9.2f %9.2f %7.4f %6.2f\n", types[k], count[k],
-               sum[k].r2 / c, sum[k].std_ideal / c, sum[k].static_ideal / c, sum[k].std_net / c,
-               sum[k].static_net / c, sum[k].leak / c, sum[k].sdri / c);
+        printf("%-28s %3d %6.3f %9.2f %9.2f %9.2f %9.2f %7.4f %6.2f %5.2f %5.2f %5.2f %5.2f "
+               "%5.2f\n", types[k], count[k], sum[k].r2 / c, sum[k].std_ideal / c,
+               sum[k].static_ideal / c, sum[k].std_net / c, sum[k].static_net / c,
+               sum[k].leak / c, sum[k].sdri / c, sum[k].nz_share / c, sum[k].nz_snr / c,
+               sum[k].nz_ideal / c, sum[k].nz_net / c, sum[k].nz_gain / c);
     }
     limpid_model_destroy(m);
     return rc;

@@ -221,6 +221,131 @@ START_TEST(test_floor_slow_track)
 }
 END_TEST
 
+/* harmonicity: rows [2F, 2F + LIMPID_HARM_ROWS) at 48 kHz, n_fft 1024, against the formula
+ * in double (limpid.h, features.c) on the same spectrum: a 200-Hz tone with 20 harmonics
+ * (its peak at lag 240, row 1 = log2(200 / 200) = 0, its low bands correlated), white noise
+ * (a lower peak), the tone 40 dB down (the same rows) and silence (0); one column at a time
+ * with state (the engine's call) gives the batch's rows. */
+static double harm_ref(const float *Y, int F, int Lf, int k, double *rows)
+{
+    static const double edges[] = {0, 500, 1000, 2000, 3000, 4000, 6000, 8000, 12000, 1e9};
+    double a[513], r0 = 0.0, best = -1e300;
+    int L = 100;
+    for (int f = 0; f < F; f++) {
+        double re = Y[(size_t)f * Lf + k], im = Y[(size_t)(F + f) * Lf + k];
+        a[f] = re * re + im * im;
+    }
+    for (int f = 0; f < 86; f++) /* bins below 4 kHz: ceil(4000 * 1024 / 48000) */
+        r0 += a[f];
+    for (int lag = 100; lag <= 600; lag += 2) {
+        double c = 0.0;
+        for (int f = 0; f < 86; f++)
+            c += a[f] * cos(6.283185307179586 * f * lag / 1024.0);
+        if (c > best) {
+            best = c;
+            L = lag;
+        }
+    }
+    rows[0] = r0 > 1e-20 ? best / r0 : 0.0;
+    if (!(r0 > 1e-20))
+        L = 100;
+    rows[1] = log2(48000.0 / L / 200.0);
+    for (int b = 0; b < 9; b++) {
+        double s = 0.0, c = 0.0;
+        for (int f = (int)ceil(edges[b] * 1024 / 48000); f < F && f < ceil(edges[b + 1] * 1024 / 48000); f++) {
+            s += a[f];
+            c += a[f] * cos(6.283185307179586 * f * L / 1024.0);
+        }
+        rows[2 + b] = s > 1e-20 ? c / s : 0.0;
+    }
+    return best / (r0 + 1e-300);
+}
+
+static float *harm_rows_of(const limpid_config *cfg, const float *x, int n, int *Lf, int cmp_all)
+{
+    limpid_stft *stft = NULL;
+    ck_assert_int_eq(limpid_stft_create(&stft, cfg->n_fft, cfg->hop, cfg->window), LIMPID_OK);
+    const int F = limpid_config_feature_channels(cfg) / 2;
+    ck_assert_int_eq(F, 513);
+    *Lf = (int)lpi_feature_frames(cfg, (size_t)n);
+    const size_t R = (size_t)2 * F + LIMPID_HARM_ROWS;
+    float *Y = malloc((size_t)2 * F * *Lf * 4), *scr = malloc((lpi_feature_scratch(cfg, (size_t)n) + 1) * 4);
+    float *nc = malloc(R * *Lf * 4);
+    ck_assert_int_eq(lpi_features_from_audio(cfg, stft, x, (size_t)n, Y, (size_t)*Lf, scr), LIMPID_OK);
+    ck_assert_ptr_eq(lpi_cond_features(cfg, Y, (size_t)*Lf, (size_t)*Lf, 0, NULL, nc), nc);
+    float *col = malloc((size_t)2 * F * 4), *oc = malloc(R * 4), *st = malloc((size_t)3 * F * 4);
+    for (int f = 0; f < F; f++)
+        st[f] = -1.0f;
+    for (int k = 0; k < *Lf; k++) {
+        for (int f = 0; f < 2 * F; f++)
+            col[f] = Y[(size_t)f * *Lf + k];
+        lpi_cond_features(cfg, col, 1, 1, 0, st, oc);
+        double ref[LIMPID_HARM_ROWS];
+        harm_ref(Y, F, *Lf, k, ref);
+        for (int r = 0; r < LIMPID_HARM_ROWS; r++) {
+            const float v = nc[(size_t)(2 * F + r) * *Lf + k];
+            ck_assert_msg(oc[2 * F + r] == v, "harmonicity row %d frame %d: stream %g, batch %g",
+                          r, k, (double)oc[2 * F + r], (double)v);
+            if (r == 0 || cmp_all) /* noise: near-equal peaks may pick another lag */
+                ck_assert_msg(fabs(v - ref[r]) < 1e-4, "row %d frame %d: %g, formula %g", r, k,
+                              (double)v, ref[r]);
+        }
+    }
+    float *rows = malloc((size_t)LIMPID_HARM_ROWS * *Lf * 4);
+    memcpy(rows, nc + (size_t)2 * F * *Lf, (size_t)LIMPID_HARM_ROWS * *Lf * 4);
+    free(Y); free(scr); free(nc); free(col); free(oc); free(st);
+    limpid_stft_destroy(stft);
+    return rows;
+}
+
+START_TEST(test_harmonicity_rows)
+{
+    limpid_config cfg;
+    limpid_config_preset(&cfg, "small", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT, 48000);
+    cfg.n_fft = 1024;
+    cfg.hop = 256;
+    cfg.cond = LIMPID_COND_LOGPOW_FLOOR;
+    cfg.head = LIMPID_HEAD_WIENER_FLOOR;
+    cfg.harmonicity = 1;
+    ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
+    enum { n = 48000 / 4 };
+    float *tone = malloc(n * 4), *quiet = malloc(n * 4), *noise = malloc(n * 4),
+          *zero = calloc(n, 4);
+    lpi_rng r = lpi_rng_make(13, 1, 1);
+    for (int i = 0; i < n; i++) {
+        double v = 0.0;
+        for (int h = 1; h <= 20; h++)
+            v += sin(6.283185307179586 * 200.0 * h * i / 48000.0 + 0.3 * h) / h;
+        tone[i] = (float)(0.2 * v);
+        quiet[i] = 0.01f * tone[i];
+        noise[i] = 0.1f * lpi_rng_normal(&r);
+    }
+    int Lf;
+    float *ht = harm_rows_of(&cfg, tone, n, &Lf, 1), *hq = harm_rows_of(&cfg, quiet, n, &Lf, 1);
+    float *hn = harm_rows_of(&cfg, noise, n, &Lf, 0), *hz = harm_rows_of(&cfg, zero, n, &Lf, 1);
+    double tone_min = 1.0, noise_max = 0.0;
+    for (int k = 8; k < Lf - 8; k++) { /* frames wholly inside the signal */
+        tone_min = fmin(tone_min, ht[k]);
+        noise_max = fmax(noise_max, hn[k]);
+        ck_assert_msg(ht[Lf + k] == 0.0f, "tone pitch row %g (0 = 200 Hz)", (double)ht[Lf + k]);
+        for (int b = 0; b < 3; b++) /* bands below 2 kHz: the harmonics line up at the pitch */
+            ck_assert_msg(ht[(size_t)(2 + b) * Lf + k] > 0.4f, "tone band %d: %g", b,
+                          (double)ht[(size_t)(2 + b) * Lf + k]);
+        for (int rr = 0; rr < 2 + 5; rr++) /* the bands up to 4 kHz (above: leakage only) */
+            ck_assert_msg(fabsf(hq[(size_t)rr * Lf + k] - ht[(size_t)rr * Lf + k]) < 1e-4f,
+                          "row %d changes with the level: %g vs %g", rr,
+                          (double)hq[(size_t)rr * Lf + k], (double)ht[(size_t)rr * Lf + k]);
+    }
+    /* numpy on the same tone: 0.588 (|X| of one sqrt-Hann frame; 20-ms frames blur the comb) */
+    ck_assert_msg(tone_min > 0.5 && noise_max < tone_min - 0.2,
+                  "peak correlation: tone at least %g, white noise up to %g", tone_min, noise_max);
+    for (int i = 0; i < LIMPID_HARM_ROWS * Lf; i++)
+        if (i < Lf || i >= 2 * Lf) /* all but the pitch row (the first lag) are 0 */
+            ck_assert_msg(hz[i] == 0.0f, "silence: row %d is %g", i / Lf, (double)hz[i]);
+    free(tone); free(quiet); free(noise); free(zero); free(ht); free(hq); free(hn); free(hz);
+}
+END_TEST
+
 /* The WIENER_FLOOR forward (vector log and exp, VW values at a time, a padded tail) against the
  * formula in double, over powers from 1e-12 to 1e4 and thresholds o1 in -12..12, on rows of
  * 37 frames (whole vectors and a tail) and on one frame (cols = 1: the engine's path, bins
@@ -389,6 +514,7 @@ int main(void)
     tcase_add_test(tc, test_wiener_floor_forward);
     tcase_add_test(tc, test_floor_track);
     tcase_add_test(tc, test_floor_slow_track);
+    tcase_add_test(tc, test_harmonicity_rows);
     tcase_add_test(tc, test_wiener_floor_level_invariant);
     tcase_add_test(tc, test_wiener_rel_level_invariant);
     tcase_add_test(tc, test_identity_at_init);

@@ -9,7 +9,8 @@
 # and checks: the default set takes the clips of clean_speech and clean_music, mixes them at
 # 0, 5, 10 and 15 dB in turn (each mixture's SNR measured with `limpid eval` within 0.05 dB,
 # each as long as its clean clip), names noise type and file in mixtures.tsv; DEV_SPEECH,
-# DEV_MUSIC=none and DEV_NOISE choose the folders (no music clips, the other speech and noise);
+# DEV_MUSIC=none and DEV_NOISE choose the folders (no music clips, the other speech and noise;
+# DEV_NOISE also as an absolute path through symbolic links);
 # a missing folder fails with its name; two builds are byte-identical. Prints "N passed, N
 # failed"; exits non-zero when any check failed.
 set -u
@@ -106,6 +107,16 @@ else bad "DEV_SPEECH / DEV_MUSIC=none: the chosen speech only, no music (rc $rc,
 if tail -n +2 d3/mixtures.tsv | cut -f3 | grep -qvx bursts; then
     bad "DEV_NOISE: the chosen noise folder" "$(cat d3/mixtures.tsv)"
 else ok "DEV_NOISE: the chosen noise folder"; fi
+
+# ---- DEV_NOISE as an absolute path: a folder of links to noise sources (followed), the
+# file column relative to it
+mkdir -p linked && ln -s "$C/dev/noise_sfx/bursts" linked/bursts
+out=$(DEV_NOISE=$WORK/linked DEV_MUSIC=none bash "$SCRIPT" "$C" d6 2 2>&1)
+rc=$?
+if [ $rc = 0 ] && [ "$(tail -n +2 d6/mixtures.tsv | cut -f3,4 | sort -u)" = "$(printf 'bursts\tbursts/s0.wav')" ]; then
+    ok "DEV_NOISE as an absolute path through links"
+else bad "DEV_NOISE as an absolute path through links (rc $rc)" "$out
+$(cat d6/mixtures.tsv 2>/dev/null)"; fi
 
 # ---- errors
 out=$(DEV_SPEECH=clean_speech_xx bash "$SCRIPT" "$C" d4 2 2>&1)

@@ -247,6 +247,11 @@ START_TEST(roundtrip_other_settings)
     c.front_hidden = c.front_bins = c.front_frames = 0; /* no front end: a slow floor track */
     c.floor_slow = 0.25f;
     roundtrip(&c);
+    c.floor_slow = 0.0f; /* the harmonicity rows (n_fft above sample_rate / 80: 256 at 16 kHz) */
+    c.n_fft = 256;
+    c.hop = 64;
+    c.harmonicity = 1;
+    roundtrip(&c);
     c = micro_cfg(LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_WAVE);
     c.n_classes = 7;
     c.target = LIMPID_TARGET_V;
@@ -640,6 +645,13 @@ START_TEST(bad_metadata_refused)
     edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
     edit_kv(&e, "arch.cond_snr")->i = 1;
     edit_expect(&e, LIMPID_ERR_CORRUPT, "cond_snr needs a denoiser with logpow_floor "
+                "conditioning", 0);
+    edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    edit_kv(&e, "arch.harmonicity")->i = 2;
+    edit_expect(&e, LIMPID_ERR_CORRUPT, "harmonicity 2 is not 0 or 1", 0);
+    edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    edit_kv(&e, "arch.harmonicity")->i = 1;
+    edit_expect(&e, LIMPID_ERR_CORRUPT, "harmonicity needs a denoiser with logpow_floor "
                 "conditioning", 0);
     edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
     edit_kv(&e, "arch.floor_slow")->f = 20.0;

@@ -21,6 +21,7 @@ static limpid_model *tiny_model_front(int lookahead, uint64_t seed, limpid_head 
     cfg.cond = head == LIMPID_HEAD_WIENER_FLOOR ? LIMPID_COND_LOGPOW_FLOOR : LIMPID_COND_LOGPOW;
     cfg.cond_snr = front == 2; /* front 2: the level above the floor as the net's input */
     cfg.floor_slow = front == 3 ? 0.5f : 0.0f; /* front 3: a slow floor track as more rows */
+    cfg.harmonicity = front == 4;              /* front 4: the harmonicity rows */
     if (front == 1) { /* a per-bin front end: 5 frames (a window the stream keeps), 2 cond rows */
         cfg.front_hidden = 8;
         cfg.front_bins = 2;
@@ -296,6 +297,39 @@ START_TEST(test_matches_batch_floor_slow)
 }
 END_TEST
 
+/* harmonicity: the engine computes the rows per frame as the batch path does per block, and
+ * they change the output (off: the cond projection's weights on them zeroed) */
+static void set_harm(limpid_model *m, int on)
+{
+    static float keep[64 * LIMPID_HARM_ROWS];
+    static int kept; /* on before any off: the weights are as they are */
+    const lpi_net_layout *L = &m->layout;
+    if (on && !kept)
+        return;
+    kept = !on;
+    const int r0 = L->Cc - LIMPID_HARM_ROWS;
+    ck_assert_int_le(L->C, 64);
+    for (int o = 0; o < L->C; o++)
+        for (int r = 0; r < LIMPID_HARM_ROWS; r++) {
+            float *w = m->params + L->cond_w + (size_t)o * L->Cc + r0 + r;
+            if (!on) {
+                keep[o * LIMPID_HARM_ROWS + r] = *w;
+                *w = 0.0f;
+            } else {
+                *w = keep[o * LIMPID_HARM_ROWS + r];
+            }
+        }
+}
+
+START_TEST(test_matches_batch_harmonicity)
+{
+    limpid_model *m = tiny_model_front(0, 11, LIMPID_HEAD_WIENER_FLOOR, 4);
+    ck_assert_int_eq(m->layout.Cc, limpid_config_feature_channels(&m->cfg) + LIMPID_HARM_ROWS);
+    assert_changes_output(m, set_harm, "harmonicity");
+    matches_batch(m);
+}
+END_TEST
+
 /* Output does not depend on the block size or on in-place buffers: bit for bit, at the
  * model's rate and through the resamplers. */
 START_TEST(test_block_size_independent)
@@ -541,6 +575,7 @@ int main(void)
     tcase_add_test(tc, test_matches_batch_cond_snr);
     tcase_add_test(tc, test_matches_batch_floor_rise);
     tcase_add_test(tc, test_matches_batch_floor_slow);
+    tcase_add_test(tc, test_matches_batch_harmonicity);
     tcase_add_test(tc, test_block_size_independent);
     tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);

@@ -292,7 +292,18 @@ typedef struct limpid_config {
      * track has reached the note, and rising noise lifts both. 0 = none; else 0.01..16. Not
      * with a per-bin front end. */
     float floor_slow;
+
+    /* LOGPOW_FLOOR conditioning: 1 = LIMPID_HARM_ROWS more conditioning rows per frame that
+     * say how periodic the frame is (voiced speech, pitched notes) where per-bin levels do
+     * not: the peak of the frame's spectral autocorrelation below 4 kHz over pitch lags of
+     * 80..480 Hz, that pitch, and the correlation of 9 bands at it (docs/design.md). Needs
+     * n_fft > sample_rate / 80 and n_fft <= 4096; not with a per-bin front end or floor_slow.
+     * 0 or 1. */
+    int harmonicity;
 } limpid_config;
+
+/* conditioning rows added by limpid_config.harmonicity */
+#define LIMPID_HARM_ROWS 11
 
 /* Fill cfg with a named preset: "tiny" (tests, seconds to train), "small", "base".
  * task/domain pick the variant. Returns LIMPID_ERR_INVALID for an unknown name. */

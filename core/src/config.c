@@ -170,6 +170,16 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         BAD("floor_slow needs a denoiser with logpow_floor conditioning");
     if (c->floor_slow != 0.0f && c->front_hidden > 0)
         BAD("floor_slow does not go with a per-bin front end (front_hidden > 0)");
+    if (c->harmonicity != 0 && c->harmonicity != 1)
+        BAD("harmonicity %d is not 0 or 1", c->harmonicity);
+    if (c->harmonicity && !floor_cond)
+        BAD("harmonicity needs a denoiser with logpow_floor conditioning");
+    if (c->harmonicity && (c->front_hidden > 0 || c->floor_slow != 0.0f))
+        BAD("harmonicity does not go with a per-bin front end or floor_slow");
+    if (c->harmonicity && c->domain == LIMPID_DOMAIN_STFT &&
+        (c->n_fft > 4096 || c->n_fft <= c->sample_rate / 80))
+        BAD("harmonicity needs sample_rate / 80 < n_fft <= 4096 (n_fft %d at %d Hz)",
+            c->n_fft, c->sample_rate);
     if (c->cond_snr != 0 && c->cond_snr != 1)
         BAD("cond_snr %d is not 0 or 1", c->cond_snr);
     if (c->cond_snr && !floor_cond)

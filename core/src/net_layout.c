@@ -18,7 +18,8 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
     const int Cc = cfg->task != LIMPID_TASK_DENOISE ? 0
                    : cfg->cond == LIMPID_COND_LOGPOW ? Cx / 2
                                                      : Cx + fr * (Cx / 2) /* LOGPOW_FLOOR: 2F */
-                                                           + (cfg->floor_slow > 0.0f ? Cx / 2 : 0);
+                                                           + (cfg->floor_slow > 0.0f ? Cx / 2 : 0)
+                                                           + (cfg->harmonicity ? LIMPID_HARM_ROWS : 0);
     const int Co = Cx; /* DIRECT: the target; GAIN: g1[bins], g2[bins] = 2*bins = Cx */
     const int K = cfg->task == LIMPID_TASK_TEXTURE ? cfg->n_classes : 0;
     L->C = C; L->N = N; L->E = E; L->H = H; L->Cx = Cx; L->Cc = Cc; L->Co = Co; L->K = K;

@@ -8,7 +8,10 @@
 # Usage: [DEV_NOISE=noise_sfx] [DEV_SPEECH=clean_speech_tp] [DEV_MUSIC=none]
 #        bash models/eval/make_dev_set.sh CORPUS DEST [ITEMS_PER_SOURCE]
 # DEV_NOISE: the folder under CORPUS/dev that holds the noise (default noise: the dev set of
-# every model card; noise_sfx: held-out game sound effects, session 8's second dev set).
+# every model card; noise_sfx: held-out game sound effects, session 8's second dev set), or an
+# absolute path (symbolic links followed: a folder of links to some of CORPUS/noise/real's
+# sources builds a set under training noise, to tell what a model fails to learn from what
+# fails to generalise; session 13).
 # DEV_SPEECH, DEV_MUSIC: the folders under CORPUS/dev that hold the clean speech and music
 # (defaults clean_speech and clean_music; none: no clips of that group). Session 12's third
 # dev set: DEV_SPEECH=clean_speech_tp DEV_NOISE=noise_sfx DEV_MUSIC=none, 12 items per source
@@ -19,11 +22,12 @@ DEST=${2:?output folder}
 PER=${3:-2}
 MAXDUR=8
 DEV_NOISE=${DEV_NOISE:-noise}
+case $DEV_NOISE in /*) NOISE_DIR=$DEV_NOISE ;; *) NOISE_DIR=$CORPUS/dev/$DEV_NOISE ;; esac
 DEV_SPEECH=${DEV_SPEECH:-clean_speech}
 DEV_MUSIC=${DEV_MUSIC:-clean_music}
 mkdir -p "$DEST"/{clean,noisy}/{speech,music}
-mapfile -t NOISES < <(find "$CORPUS/dev/$DEV_NOISE" -name '*.wav' | sort)
-[ ${#NOISES[@]} -gt 0 ] || { echo "no dev noise in $CORPUS/dev/$DEV_NOISE" >&2; exit 1; }
+mapfile -t NOISES < <(find -L "$NOISE_DIR" -name '*.wav' | sort)
+[ ${#NOISES[@]} -gt 0 ] || { echo "no dev noise in $NOISE_DIR" >&2; exit 1; }
 rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/{print $3}'; }
 NT=$(mktemp --suffix=.wav "$DEST/.noise-XXXXXX") # per run: two runs into one DEST must not share it
 trap 'rm -f "$NT"' EXIT
@@ -48,7 +52,7 @@ mix() { # kind clean_file name
   local v; v=$(awk -v a="$rc" -v b="$rn" -v s="$snr" 'BEGIN{printf "%.6f", (a/exp(log(10)*s/20))/(b+1e-12)}')
   sox -q -R -m "$c" -v "$v" "$NT" -b 16 "$DEST/noisy/$kind/$name-${snr}dB.wav" trim 0 "${ns}s"
   printf '%s\t%s\t%s\t%s\n' "$kind/$name-${snr}dB.wav" "$snr" \
-    "$(basename "$(dirname "$nf")")" "${nf#"$CORPUS"/dev/"$DEV_NOISE"/}" >> "$MAN"
+    "$(basename "$(dirname "$nf")")" "${nf#"$NOISE_DIR"/}" >> "$MAN"
 }
 for d in "$DEV_SPEECH" "$DEV_MUSIC"; do
   [ "$d" = none ] || [ -d "$CORPUS/dev/$d" ] || { echo "no folder $CORPUS/dev/$d" >&2; exit 1; }
