@@ -17,7 +17,8 @@
  * and over the noise bins (those whose least-squares gain is at most 0.1, nearly all noise):
  *   nz      their share of the noisy power
  *   lvl     their level over the tracked floor, ln(P / M) (the o1 a bin needs grows with it)
- *   o1* o1  the ideal and the network's threshold there
+ *   o1* o1  the ideal and the network's threshold there (with floor_gate, the threshold
+ *           the gate makes, o1 + s ln(P / M))
  *   G       the gain the head gives them (ideal: 0.01..0.1)
  * Printed per noise type (mean over its mixtures), and per mixture with -v. */
 #include "internal.h"
@@ -134,6 +135,14 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
     lpi_net_forward(L, m->params, ws, xt, netc, &t, NULL, 1, Lf, out);
     lpi_front_add(L, out, (size_t)Lf, nc, (size_t)Lf, (size_t)Lf);
     lpi_head_forward(cfg, out, Y, nc, xt, (size_t)Lf, pred);
+    if (cfg->floor_gate) /* the threshold the gate makes: o1 + s ln(P / M) */
+        for (int f = 0; f < F; f++)
+            for (int j = 0; j < Lf; j++) {
+                const size_t a = (size_t)f * Lf + j, b = (size_t)(F + f) * Lf + j;
+                const double p = (double)Y[a] * Y[a] + (double)Y[b] * Y[b] + 1e-30;
+                const double s = 1.0 / (1.0 + exp(-(out[2 * plane + a] + LPI_GATE_BIAS)));
+                out[a] += (float)(s * (log(p) - (3.0 * nc[plane + a] - 6.0)));
+            }
     double eg = 0.0, ey = 0.0, es = 0.0, en = 0.0, ee = 0.0;
     double zw = 0.0, zall = 0.0, zl = 0.0, zi = 0.0, zo = 0.0, zg = 0.0;
     const double ck = 1.0 / cfg->compress_exp - 1.0;

@@ -75,5 +75,12 @@ int main(int argc, char **argv)
     c.front_hidden = c.front_bins = c.front_frames = c.front_cond = 0;
     c.floor_slow = 0.25f; /* a second, slow floor track as input rows (arch.floor_slow) */
     bad |= save(&c, 8, argv[1], "denoise-stft-slow.lpm");
+    c.floor_slow = 0.0f; /* harmonicity rows (arch.harmonicity) and the gated head's third
+                            output row per bin (arch.floor_gate) */
+    c.n_fft = 256;
+    c.hop = 64;
+    c.harmonicity = 1;
+    c.floor_gate = 1;
+    bad |= save(&c, 9, argv[1], "denoise-stft-harm-gate.lpm");
     return bad;
 }

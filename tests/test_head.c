@@ -17,7 +17,7 @@ static double loss_of(const limpid_config *cfg, const float *out, const float *c
     return l;
 }
 
-static void check_head(limpid_head head)
+static void check_head_gate(limpid_head head, int gate)
 {
     limpid_config cfg;
     ck_assert_int_eq(limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT,
@@ -26,10 +26,12 @@ static void check_head(limpid_head head)
     cfg.hop = 2;
     cfg.head = head;
     cfg.cond = head == LIMPID_HEAD_WIENER_FLOOR ? LIMPID_COND_LOGPOW_FLOOR : LIMPID_COND_LOGPOW;
+    cfg.floor_gate = gate; /* a third output row per bin: the gate's o3 */
     ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
     const size_t cols = 5, cnt = (size_t)limpid_config_feature_channels(&cfg) * cols;
-    float *out = malloc(cnt * 4), *cond = malloc(cnt * 4), *xt = malloc(cnt * 4),
-          *R = malloc(cnt * 4), *pred = malloc(cnt * 4), *dout = malloc(cnt * 4),
+    const size_t cno = cnt + (gate ? cnt / 2 : 0);
+    float *out = malloc(cno * 4), *cond = malloc(cnt * 4), *xt = malloc(cnt * 4),
+          *R = malloc(cnt * 4), *pred = malloc(cnt * 4), *dout = malloc(cno * 4),
           *ncb = malloc(cnt * 4);
     lpi_rng r = lpi_rng_make(3, 1, 4);
     for (size_t i = 0; i < cnt; i++) {
@@ -38,11 +40,13 @@ static void check_head(limpid_head head)
         xt[i] = lpi_rng_normal(&r);
         R[i] = lpi_rng_normal(&r);
     }
+    for (size_t i = cnt; i < cno; i++) /* o3 around 3: the gate s near 1/2, where it bends */
+        out[i] = 3.0f + 1.5f * lpi_rng_normal(&r);
     const float *nc = lpi_cond_features(&cfg, cond, cols, cols, 0, NULL, ncb);
     lpi_head_backward(&cfg, R, cond, nc, xt, out, cols, dout); /* dL/dpred = R */
     /* central differences, h = 1e-3 in float: relative error bound 1e-2 per element plus a
      * small absolute slack for near-zero gradients (float32 forward) */
-    for (size_t i = 0; i < cnt; i++) {
+    for (size_t i = 0; i < cno; i++) {
         float keep = out[i];
         out[i] = keep + 1e-3f;
         double lp = loss_of(&cfg, out, cond, nc, xt, R, cols, pred);
@@ -57,6 +61,8 @@ static void check_head(limpid_head head)
     free(out); free(cond); free(xt); free(R); free(pred); free(dout); free(ncb);
 }
 
+static void check_head(limpid_head head) { check_head_gate(head, 0); }
+
 START_TEST(test_gain_grad) { check_head(LIMPID_HEAD_GAIN); }
 END_TEST
 START_TEST(test_wiener_grad) { check_head(LIMPID_HEAD_WIENER); }
@@ -64,6 +70,58 @@ END_TEST
 START_TEST(test_wiener_rel_grad) { check_head(LIMPID_HEAD_WIENER_REL); }
 END_TEST
 START_TEST(test_wiener_floor_grad) { check_head(LIMPID_HEAD_WIENER_FLOOR); }
+END_TEST
+START_TEST(test_floor_gate_grad) { check_head_gate(LIMPID_HEAD_WIENER_FLOOR, 1); }
+END_TEST
+
+/* floor_gate's forward at its ends: gate shut (o3 = -40) the floor head's output, gate open
+ * (o3 = +40) G = 1 / (1 + 9 e^(2 o1)) whatever the bin's level over its floor */
+START_TEST(test_floor_gate_ends)
+{
+    limpid_config cfg, gc;
+    ck_assert_int_eq(limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT,
+                                          16000), LIMPID_OK);
+    cfg.n_fft = 8;
+    cfg.hop = 2;
+    cfg.head = LIMPID_HEAD_WIENER_FLOOR;
+    cfg.cond = LIMPID_COND_LOGPOW_FLOOR;
+    gc = cfg;
+    gc.floor_gate = 1;
+    ck_assert_int_eq(limpid_config_check(&gc, NULL, 0), LIMPID_OK);
+    const int F = limpid_config_feature_channels(&cfg) / 2;
+    enum { cols = 7 };
+    const size_t cnt = (size_t)2 * F * cols;
+    float *out = malloc(3 * cnt / 2 * 4), *cond = malloc(cnt * 4), *xt = malloc(cnt * 4),
+          *nc = malloc(cnt * 4), *p0 = malloc(cnt * 4), *p1 = malloc(cnt * 4);
+    lpi_rng r = lpi_rng_make(8, 1, 2);
+    for (size_t i = 0; i < cnt; i++) {
+        out[i] = 0.7f * lpi_rng_normal(&r);
+        cond[i] = (0.05f + 0.5f * lpi_rng_uniform(&r)) * (lpi_rng_uniform(&r) < 0.5f ? -1 : 1);
+        xt[i] = lpi_rng_normal(&r);
+    }
+    lpi_cond_features(&cfg, cond, cols, cols, 0, NULL, nc);
+    for (size_t i = cnt; i < 3 * cnt / 2; i++)
+        out[i] = -40.0f;
+    lpi_head_forward(&cfg, out, cond, nc, xt, cols, p0);
+    lpi_head_forward(&gc, out, cond, nc, xt, cols, p1);
+    for (size_t i = 0; i < cnt; i++)
+        /* the floor head's vector log and exp against logf and expf here */
+        ck_assert_msg(fabsf(p1[i] - p0[i]) <= 2e-4f * fabsf(p0[i]) + 1e-6f,
+                      "gate shut: %g, floor head %g", (double)p1[i], (double)p0[i]);
+    for (size_t i = cnt; i < 3 * cnt / 2; i++)
+        out[i] = 40.0f;
+    lpi_head_forward(&gc, out, cond, nc, xt, cols, p1);
+    for (int f = 0; f < F; f++)
+        for (int n = 0; n < cols; n++) {
+            const size_t re = (size_t)f * cols + n, im = (size_t)(F + f) * cols + n;
+            const double G = 1.0 / (1.0 + 9.0 * exp(2.0 * out[re]));
+            const double er = G * cond[re] + out[im] * xt[re], ei = G * cond[im] + out[im] * xt[im];
+            ck_assert_msg(fabs(p1[re] - er) < 1e-5 && fabs(p1[im] - ei) < 1e-5,
+                          "gate open, bin %d frame %d: %g %g, expected %g %g", f, n,
+                          (double)p1[re], (double)p1[im], er, ei);
+        }
+    free(out); free(cond); free(xt); free(nc); free(p0); free(p1);
+}
 END_TEST
 
 /* An 8 kHz / n_fft 8 / hop 4 (2000 frames per second) STFT-denoiser config with LOGPOW_FLOOR
@@ -515,6 +573,8 @@ int main(void)
     tcase_add_test(tc, test_floor_track);
     tcase_add_test(tc, test_floor_slow_track);
     tcase_add_test(tc, test_harmonicity_rows);
+    tcase_add_test(tc, test_floor_gate_grad);
+    tcase_add_test(tc, test_floor_gate_ends);
     tcase_add_test(tc, test_wiener_floor_level_invariant);
     tcase_add_test(tc, test_wiener_rel_level_invariant);
     tcase_add_test(tc, test_identity_at_init);

@@ -252,6 +252,8 @@ START_TEST(roundtrip_other_settings)
     c.hop = 64;
     c.harmonicity = 1;
     roundtrip(&c);
+    c.floor_gate = 1; /* the gated floor head: final.* with three rows per bin */
+    roundtrip(&c);
     c = micro_cfg(LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_WAVE);
     c.n_classes = 7;
     c.target = LIMPID_TARGET_V;
@@ -653,6 +655,10 @@ START_TEST(bad_metadata_refused)
     edit_kv(&e, "arch.harmonicity")->i = 1;
     edit_expect(&e, LIMPID_ERR_CORRUPT, "harmonicity needs a denoiser with logpow_floor "
                 "conditioning", 0);
+    edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
+    edit_kv(&e, "arch.floor_gate")->i = 1;
+    edit_expect(&e, LIMPID_ERR_CORRUPT, "floor_gate needs a denoiser with the wiener_floor head",
+                0);
     edit_begin(&e, LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT);
     edit_kv(&e, "arch.floor_slow")->f = 20.0;
     edit_expect(&e, LIMPID_ERR_CORRUPT, "floor_slow 20 is not 0 (none) or 0.01..16 doublings "

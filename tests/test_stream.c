@@ -22,6 +22,7 @@ static limpid_model *tiny_model_front(int lookahead, uint64_t seed, limpid_head 
     cfg.cond_snr = front == 2; /* front 2: the level above the floor as the net's input */
     cfg.floor_slow = front == 3 ? 0.5f : 0.0f; /* front 3: a slow floor track as more rows */
     cfg.harmonicity = front == 4;              /* front 4: the harmonicity rows */
+    cfg.floor_gate = front == 5;               /* front 5: the gated floor head */
     if (front == 1) { /* a per-bin front end: 5 frames (a window the stream keeps), 2 cond rows */
         cfg.front_hidden = 8;
         cfg.front_bins = 2;
@@ -86,8 +87,9 @@ static void reference(const limpid_model *m, const float *x, size_t n, int S, fl
     ck_assert_int_eq(limpid_stft_create(&stft, cfg->n_fft, cfg->hop, cfg->window), LIMPID_OK);
     float *Y = malloc(cnt * 4), *nc = malloc(lpi_front_ncond_rows(&m->layout) * (size_t)Lf * 4),
           *xt = malloc(cnt * 4), *eps = malloc(cnt * 4),
-          *out = malloc(cnt * 4), *pred = malloc(cnt * 4), *x0 = malloc(cnt * 4),
-          *scr = malloc((lpi_feature_scratch(cfg, n) + 1) * 4), *xs = malloc(cnt * 4);
+          *out = malloc((size_t)m->layout.Co * Lf * 4), *pred = malloc(cnt * 4),
+          *x0 = malloc(cnt * 4), *scr = malloc((lpi_feature_scratch(cfg, n) + 1) * 4),
+          *xs = malloc(cnt * 4);
     ck_assert_int_eq(lpi_features_from_audio(cfg, stft, x, n, Y, (size_t)Lf, scr), LIMPID_OK);
     const float *netc = lpi_cond_features(cfg, Y, (size_t)Lf, (size_t)Lf, 0, NULL, nc);
     lpi_front_ws *fw = m->layout.fh > 0 ? lpi_front_ws_create(&m->layout, 0, 0) : NULL;
@@ -326,6 +328,40 @@ START_TEST(test_matches_batch_harmonicity)
     limpid_model *m = tiny_model_front(0, 11, LIMPID_HEAD_WIENER_FLOOR, 4);
     ck_assert_int_eq(m->layout.Cc, limpid_config_feature_channels(&m->cfg) + LIMPID_HARM_ROWS);
     assert_changes_output(m, set_harm, "harmonicity");
+    matches_batch(m);
+}
+END_TEST
+
+/* floor_gate: the engine's head reads the gate's rows as the batch path does, and the gate
+ * changes the output (off: its rows' weights and biases at -40 in the bias, the gate shut) */
+static void set_gate(limpid_model *m, int on)
+{
+    static float keep[1024];
+    static int kept;
+    const lpi_net_layout *L = &m->layout;
+    const int F = L->Cx / 2;
+    ck_assert_int_le(F, 1024);
+    if (on && !kept)
+        return;
+    kept = !on;
+    for (int f = 0; f < F; f++) {
+        float *b = m->params + L->final_b + 2 * F + f;
+        if (!on) {
+            keep[f] = *b;
+            *b = -40.0f;
+        } else {
+            *b = keep[f];
+        }
+    }
+}
+
+START_TEST(test_matches_batch_floor_gate)
+{
+    limpid_model *m = tiny_model_front(0, 11, LIMPID_HEAD_WIENER_FLOOR, 5);
+    ck_assert_int_eq(m->layout.Co, 3 * limpid_config_feature_channels(&m->cfg) / 2);
+    for (int f = 0; f < m->layout.Cx / 2; f++) /* the gate half open: it matters */
+        m->params[m->layout.final_b + m->layout.Cx + f] += 3.0f;
+    assert_changes_output(m, set_gate, "floor_gate");
     matches_batch(m);
 }
 END_TEST
@@ -576,6 +612,7 @@ int main(void)
     tcase_add_test(tc, test_matches_batch_floor_rise);
     tcase_add_test(tc, test_matches_batch_floor_slow);
     tcase_add_test(tc, test_matches_batch_harmonicity);
+    tcase_add_test(tc, test_matches_batch_floor_gate);
     tcase_add_test(tc, test_block_size_independent);
     tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);

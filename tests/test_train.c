@@ -761,12 +761,18 @@ START_TEST(test_objective_gradient)
     /* cases: the three normalisations, then ITEM and LOG with the mask loss, then ITEM with
      * the mask loss and a per-bin front end (threshold offsets and extra cond rows), the
      * linear-domain losses, then ITEM with the PHASE form of the mask loss (a = 0.5, a = 0.3) */
-    enum { CASES = 10, FRONT = 5, NOISE = 6, NOISE_A = 7, PHASE = 8, PHASE_A = 9 };
+    enum { CASES = 12, FRONT = 5, NOISE = 6, NOISE_A = 7, PHASE = 8, PHASE_A = 9, GATE = 10,
+           GATE_M = 11 };
     const int norms[CASES] = {LIMPID_LOSS_NORM_BATCH, LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG, LIMPID_LOSS_NORM_ITEM,
                               LIMPID_LOSS_NORM_NOISE, LIMPID_LOSS_NORM_NOISE_DB,
+                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM};
-    const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f, 0.0f, 0.5f, 0.5f, 0.5f};
+    const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f, 0.0f, 0.5f, 0.5f, 0.5f,
+                                0.0f, 0.5f};
+    /* GATE, GATE_M: the gated floor head (floor_gate), without and with the PHASE mask loss */
+    limpid_config gcfg = cfg;
+    gcfg.floor_gate = 1;
     /* the linear-domain losses: NOISE at a = 0.5 (k = 1), NOISE_DB at a = 0.3 with the mask
      * loss */
     limpid_config acfg = cfg;
@@ -793,8 +799,9 @@ START_TEST(test_objective_gradient)
         tc.t_top = 0.5f;
         tc.warmup = 0;
         limpid_trainer *t = NULL;
-        const limpid_config *ccfg = cs == FRONT ? &fcfg
-                                    : (cs == NOISE_A || cs == PHASE_A) ? &acfg
+        const limpid_config *ccfg = cs == FRONT                         ? &fcfg
+                                    : (cs == NOISE_A || cs == PHASE_A)  ? &acfg
+                                    : (cs == GATE || cs == GATE_M)      ? &gcfg
                                                                         : &cfg;
         ck_assert_int_eq(limpid_trainer_create(&t, ccfg, NULL, &tc), LIMPID_OK);
         run_tones(t, 0, 3, NULL); /* the final layer (and front.w3) no longer zero */
@@ -869,6 +876,18 @@ START_TEST(test_objective_gradient)
     /* the PHASE form is another term than RATIO (ITEM, a = 0.5: cases 3 and PHASE) */
     const double cf = cosine(gsave[3], gsave[PHASE], L.n_params);
     ck_assert_msg(cf < 0.99, "mask forms ratio and phase: cosine %.4f", cf);
+    /* the gate's rows get a gradient, from the squared error and from the mask loss */
+    lpi_net_layout GL;
+    ck_assert_int_eq(lpi_net_layout_init(&GL, &gcfg), LIMPID_OK);
+    const int GF = GL.Cx / 2;
+    for (int cs = GATE; cs <= GATE_M; cs++) {
+        double o3 = 0.0;
+        for (int o = 2 * GF; o < GL.Co; o++)
+            for (int c = 0; c < GL.C; c++)
+                o3 += fabs(gsave[cs][GL.final_w + (size_t)o * GL.C + c]);
+        ck_assert_msg(o3 > 0.0, "case %d: no gradient on the gate's weights", cs);
+    }
+    lpi_net_layout_free(&GL);
     lpi_net_layout_free(&L);
     lpi_net_layout_free(&FL);
     for (int k = 0; k < CASES; k++)

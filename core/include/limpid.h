@@ -300,6 +300,16 @@ typedef struct limpid_config {
      * n_fft > sample_rate / 80 and n_fft <= 4096; not with a per-bin front end or floor_slow.
      * 0 or 1. */
     int harmonicity;
+
+    /* WIENER_FLOOR head: 1 = a third output row per bin, a gate s = sigmoid(o3 - 3) that
+     * takes the gain from the floor head's G = sigmoid(2 ln(P / M) - 2 (o1 + ln 3)) (s = 0)
+     * to one that does not depend on the bin's level over its floor, G = sigmoid(-2 (o1 +
+     * ln 3)) (s = 1): G = sigmoid((1 - s) 2 ln(P / M) - 2 (o1 + ln 3)). With it a decision
+     * of the network ("this bin is noise") cuts a burst 40 dB over the floor as it cuts one
+     * 5 dB over it, where the floor head needs an o1 that grows with each bin's own level
+     * (docs/design.md). Untrained s = 0.047: nearly the floor head. Not with a per-bin front
+     * end. 0 or 1. */
+    int floor_gate;
 } limpid_config;
 
 /* conditioning rows added by limpid_config.harmonicity */

@@ -180,6 +180,12 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         (c->n_fft > 4096 || c->n_fft <= c->sample_rate / 80))
         BAD("harmonicity needs sample_rate / 80 < n_fft <= 4096 (n_fft %d at %d Hz)",
             c->n_fft, c->sample_rate);
+    if (c->floor_gate != 0 && c->floor_gate != 1)
+        BAD("floor_gate %d is not 0 or 1", c->floor_gate);
+    if (c->floor_gate && (c->head != LIMPID_HEAD_WIENER_FLOOR || !floor_cond))
+        BAD("floor_gate needs a denoiser with the wiener_floor head");
+    if (c->floor_gate && c->front_hidden > 0)
+        BAD("floor_gate does not go with a per-bin front end (front_hidden > 0)");
     if (c->cond_snr != 0 && c->cond_snr != 1)
         BAD("cond_snr %d is not 0 or 1", c->cond_snr);
     if (c->cond_snr && !floor_cond)

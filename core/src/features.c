@@ -294,6 +294,38 @@ static inline float floor_gain(float o1, float mf, float yre, float yim)
     return 1.0f / (1.0f + expf(fminf(z, 80.0f)));
 }
 
+/* limpid_config.floor_gate: the logit of G, y = (1 - s) d - 2 (o1 + ln FLOOR_K) with d =
+ * 2 ln(P / M) and the gate s = sigmoid(o3 + LPI_GATE_BIAS) (s = 0: -z of floor_gain); *dy3 =
+ * dy/do3 = -d s (1 - s) (dy/do1 = -2). */
+static inline float gated_logit(float o1, float o3, float mf, float yre, float yim, float *dy3)
+{
+    const float p = yre * yre + yim * yim;
+    const float d = 2.0f * (logf(p + 1e-30f) - (3.0f * mf - 6.0f));
+    const float s = 1.0f / (1.0f + expf(-(o3 + LPI_GATE_BIAS)));
+    *dy3 = -d * s * (1.0f - s);
+    return (1.0f - s) * d - 2.0f * (o1 + logf(FLOOR_K));
+}
+
+static inline float sigmoid_of_logit(float y) { return 1.0f / (1.0f + expf(fminf(-y, 80.0f))); }
+
+/* The gated head's forward, all bins and columns (out: o1, g2, o3 rows of F each) */
+static void gated_head_forward(int F, const float *out, const float *cond, const float *ncond,
+                               const float *xt, size_t cols, float *pred)
+{
+    for (int f = 0; f < F; f++) {
+        const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+        const float *o1 = out + re, *g2 = out + im, *o3 = out + (size_t)(2 * F + f) * cols;
+        for (size_t n = 0; n < cols; n++) {
+            float dy3;
+            const float y = gated_logit(o1[n], o3[n], ncond[im + n], cond[re + n], cond[im + n],
+                                        &dy3);
+            const float G = sigmoid_of_logit(y);
+            pred[re + n] = G * cond[re + n] + g2[n] * xt[re + n];
+            pred[im + n] = G * cond[im + n] + g2[n] * xt[im + n];
+        }
+    }
+}
+
 /* The WIENER_FLOOR head's forward on n elements at stride 1 (a row of frames in the batch
  * network; a frame's bins in the streaming engine): pred = G noisy + g2 x_t with G =
  * floor_gain computed VW at a time (vector log and exp: within a few ulp of floor_gain, which
@@ -376,6 +408,7 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
             wk = (float)((double)F * (double)Lf / (sp + 1e-30));
         }
         const float kd = dout ? -2.0f * k[b] * mu[b] : 0.0f; /* d logit / d o1 = -2 */
+        const int gate = cfg->floor_gate;
         double s = 0.0;
         for (int f = 0; f < F; f++) {
             const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
@@ -399,12 +432,22 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
                     gt = c >= p ? 1.0f : sqrtf(c / (p + 1e-30f));
                     wn = w ? w[n] : 1.0f;
                 }
-                /* G = sigmoid(y), y = 2 ln P - lq (floor_gain's -z) */
-                const float lq = 2.0f * (out[re + n] + logf(FLOOR_K) + 3.0f * ncond[im + n] - 6.0f);
-                const float y = fmaxf(2.0f * logf(p + 1e-30f) - lq, -80.0f);
+                /* G = sigmoid(y), y = 2 ln P - lq (floor_gain's -z), or gated_logit */
+                float y, dy3 = 0.0f;
+                if (gate) {
+                    y = gated_logit(out[re + n], out[(size_t)2 * F * cols + re + n],
+                                    ncond[im + n], yr, yi, &dy3);
+                } else {
+                    const float lq =
+                        2.0f * (out[re + n] + logf(FLOOR_K) + 3.0f * ncond[im + n] - 6.0f);
+                    y = 2.0f * logf(p + 1e-30f) - lq;
+                }
+                y = fmaxf(y, -80.0f);
                 if (dout) {
                     const float g = 1.0f / (1.0f + expf(-y));
                     dout[re + n] += kd * wn * (g - gt);
+                    if (gate) /* d logit / d o3 = dy3 */
+                        dout[(size_t)2 * F * cols + re + n] += -0.5f * kd * dy3 * wn * (g - gt);
                 }
                 if (isse) { /* gt softplus(-y) + (1 - gt) softplus(y) = softplus(y) - gt y */
                     float ent = 0.0f; /* gt ln gt + (1 - gt) ln (1 - gt) */
@@ -443,6 +486,10 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
         return;
     }
     const int F = Cx / 2;
+    if (cfg->head == LIMPID_HEAD_WIENER_FLOOR && cfg->floor_gate) {
+        gated_head_forward(F, out, cond, ncond, xt, cols, pred);
+        return;
+    }
     if (lpi_head_fusable(cfg)) { /* each bin on its own: the block form over whole rows */
         lpi_head_ctx h = {cfg, cond, ncond, xt, cols, pred};
         lpi_head_block(&h, 0, F, 0, (int)cols, out, out + (size_t)F * cols, (int)cols);
@@ -468,7 +515,7 @@ void lpi_head_forward(const limpid_config *cfg, const float *out, const float *c
 int lpi_head_fusable(const limpid_config *cfg)
 {
     return cfg->head == LIMPID_HEAD_GAIN || cfg->head == LIMPID_HEAD_WIENER ||
-           cfg->head == LIMPID_HEAD_WIENER_FLOOR;
+           (cfg->head == LIMPID_HEAD_WIENER_FLOOR && !cfg->floor_gate);
 }
 
 void lpi_head_block(void *ctx, int f0, int nf, int n0, int nn, const float *o1, const float *g2,
@@ -529,7 +576,16 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
             float *d1 = dout + re, *d2 = dout + im;
             for (size_t n = 0; n < m; n++) {
                 float dg = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
-                if (tracked) { /* dG/do1 = -2 G (1 - G); the floor is data */
+                if (tracked && cfg->floor_gate) { /* dG/dy = G (1 - G), dy/do1 = -2 */
+                    const size_t o3 = (size_t)2 * F * cols + re + n;
+                    float dy3;
+                    const float y = gated_logit(out[re + n], out[o3], ncond[im + n],
+                                                cond[re + n], cond[im + n], &dy3);
+                    const float g = sigmoid_of_logit(y);
+                    dg *= g * (1.0f - g);
+                    dout[o3] = dg * dy3;
+                    dg *= -2.0f;
+                } else if (tracked) { /* dG/do1 = -2 G (1 - G); the floor is data */
                     float g = floor_gain(out[re + n], ncond[im + n], cond[re + n], cond[im + n]);
                     dg *= -2.0f * g * (1.0f - g);
                 } else if (wiener) { /* dG/do1 = -2 WIENER_POW G (1 - G); the level is data */

@@ -451,6 +451,9 @@ LPI_HIDDEN const float *lpi_cond_features(const limpid_config *cfg, const float 
                                           size_t ld, size_t cols, size_t item, float *state,
                                           float *out);
 
+/* limpid_config.floor_gate: the gate of a bin is s = sigmoid(o3 + LPI_GATE_BIAS) */
+#define LPI_GATE_BIAS (-3.0f)
+
 /* Output head. out, cond, xt, pred: [Cx][cols] contiguous. DIRECT: pred = out.
  * GAIN (STFT, x0 target; channel f = re of bin f, channel F+f = im, F = bins; out channel f = g1,
  * F+f = g2): pred[f] = (1+g1[f]) cond[f] + g2[f] xt[f], pred[F+f] likewise with the im rows.

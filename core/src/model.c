@@ -98,7 +98,7 @@ limpid_status limpid_ctx_create(limpid_ctx **out, const limpid_model *m, int max
     c->ncond = malloc((lpi_front_ncond_rows(c->L) * (size_t)max_frames + 1) * sizeof(float));
     c->front = c->L->fh > 0 ? lpi_front_ws_create(c->L, 0, 0) : NULL;
     c->x = malloc(plane * sizeof(float));
-    c->out = malloc(plane * sizeof(float));
+    c->out = malloc((size_t)c->L->Co * (size_t)max_frames * sizeof(float)); /* Co >= Cx */
     c->pred = malloc(plane * sizeof(float));
     c->zeros = calloc(plane, sizeof(float));
     c->xin = cfg->input_scale != LIMPID_INPUT_SCALE_NONE ? malloc(plane * sizeof(float)) : NULL;

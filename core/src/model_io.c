@@ -21,6 +21,7 @@
  *   arch.floor_rise (f64; optional: files without it are 0, the default rise)
  *   arch.floor_slow (f64; optional: files without it are 0, no slow track)
  *   arch.harmonicity (i64; optional: files without it are 0, no harmonicity rows)
+ *   arch.floor_gate (i64; optional: files without it are 0; 1: final.* has 3 rows per bin)
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
  *   prov.seed, prov.train_steps (i64 holding the u64 bits; optional)
  *   prov.train_seconds, prov.final_loss, prov.val_loss (f64, NaN allowed; optional)
@@ -221,6 +222,7 @@ static const cfg_field cfg_fields[] = {
     F_FLT_OPT("arch.floor_rise", floor_rise),                           /* 0.1.0, session 10 */
     F_FLT_OPT("arch.floor_slow", floor_slow),
     F_INT_OPT("arch.harmonicity", harmonicity),                         /* 0.1.0, session 13 */
+    F_INT_OPT("arch.floor_gate", floor_gate),
 };
 #undef F_INT
 #undef F_INT_OPT

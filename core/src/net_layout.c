@@ -20,7 +20,8 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
                                                      : Cx + fr * (Cx / 2) /* LOGPOW_FLOOR: 2F */
                                                            + (cfg->floor_slow > 0.0f ? Cx / 2 : 0)
                                                            + (cfg->harmonicity ? LIMPID_HARM_ROWS : 0);
-    const int Co = Cx; /* DIRECT: the target; GAIN: g1[bins], g2[bins] = 2*bins = Cx */
+    /* DIRECT: the target; GAIN: g1[bins], g2[bins] = 2*bins = Cx; floor_gate: o3[bins] more */
+    const int Co = Cx + (cfg->floor_gate ? Cx / 2 : 0);
     const int K = cfg->task == LIMPID_TASK_TEXTURE ? cfg->n_classes : 0;
     L->C = C; L->N = N; L->E = E; L->H = H; L->Cx = Cx; L->Cc = Cc; L->Co = Co; L->K = K;
     L->Fs = cfg->cond_snr && Cc > 0 ? Cx / 2 : 0;
