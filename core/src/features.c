@@ -108,7 +108,7 @@ static inline float logpow_feature(float p) { return (logf(p + 1e-6f) + 6.0f) * 
 
 /* limpid_config.harmonicity: LIMPID_HARM_ROWS rows per frame from the compressed power
  * a_k = re^2 + im^2 of each bin (|X| at compress_exp 0.5), out[r * ld + n] for rows r:
- *   0: the peak over lags L (pitch 80..480 Hz, every HARM_LAG_STEP samples at 48 kHz) of the
+ *   0: the peak over lags L (pitch 80..480 Hz; every 2 samples from 32 kHz up, else 1) of the
  *      spectral autocorrelation c(L) = sum_k a_k cos(2 pi k L / n_fft) / sum_k a_k over the
  *      bins below 4 kHz: near 1 for a frame of one periodic source (voiced speech, a pitched
  *      note), lower for noise. Not normalised by the window's own autocorrelation: that
