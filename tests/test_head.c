@@ -74,55 +74,6 @@ END_TEST
 START_TEST(test_floor_gate_grad) { check_head_gate(LIMPID_HEAD_WIENER_FLOOR, 1); }
 END_TEST
 
-/* floor_gate's forward at its ends: gate shut (o3 = -40) the floor head's output, gate open
- * (o3 = +40) G = 1 / (1 + 9 e^(2 o1)) whatever the bin's level over its floor */
-START_TEST(test_floor_gate_ends)
-{
-    limpid_config cfg, gc;
-    ck_assert_int_eq(limpid_config_preset(&cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT,
-                                          16000), LIMPID_OK);
-    cfg.n_fft = 8;
-    cfg.hop = 2;
-    cfg.head = LIMPID_HEAD_WIENER_FLOOR;
-    cfg.cond = LIMPID_COND_LOGPOW_FLOOR;
-    gc = cfg;
-    gc.floor_gate = 1;
-    ck_assert_int_eq(limpid_config_check(&gc, NULL, 0), LIMPID_OK);
-    const int F = limpid_config_feature_channels(&cfg) / 2;
-    enum { cols = 7 };
-    const size_t cnt = (size_t)2 * F * cols;
-    float *out = malloc(3 * cnt / 2 * 4), *cond = malloc(cnt * 4), *xt = malloc(cnt * 4),
-          *nc = malloc(cnt * 4), *p0 = malloc(cnt * 4), *p1 = malloc(cnt * 4);
-    lpi_rng r = lpi_rng_make(8, 1, 2);
-    for (size_t i = 0; i < cnt; i++) {
-        out[i] = 0.7f * lpi_rng_normal(&r);
-        cond[i] = (0.05f + 0.5f * lpi_rng_uniform(&r)) * (lpi_rng_uniform(&r) < 0.5f ? -1 : 1);
-        xt[i] = lpi_rng_normal(&r);
-    }
-    lpi_cond_features(&cfg, cond, cols, cols, 0, NULL, nc);
-    for (size_t i = cnt; i < 3 * cnt / 2; i++)
-        out[i] = -40.0f;
-    lpi_head_forward(&cfg, out, cond, nc, xt, cols, p0);
-    lpi_head_forward(&gc, out, cond, nc, xt, cols, p1);
-    for (size_t i = 0; i < cnt; i++)
-        /* the floor head's vector log and exp against logf and expf here */
-        ck_assert_msg(fabsf(p1[i] - p0[i]) <= 2e-4f * fabsf(p0[i]) + 1e-6f,
-                      "gate shut: %g, floor head %g", (double)p1[i], (double)p0[i]);
-    for (size_t i = cnt; i < 3 * cnt / 2; i++)
-        out[i] = 40.0f;
-    lpi_head_forward(&gc, out, cond, nc, xt, cols, p1);
-    for (int f = 0; f < F; f++)
-        for (int n = 0; n < cols; n++) {
-            const size_t re = (size_t)f * cols + n, im = (size_t)(F + f) * cols + n;
-            const double G = 1.0 / (1.0 + 9.0 * exp(2.0 * out[re]));
-            const double er = G * cond[re] + out[im] * xt[re], ei = G * cond[im] + out[im] * xt[im];
-            ck_assert_msg(fabs(p1[re] - er) < 1e-5 && fabs(p1[im] - ei) < 1e-5,
-                          "gate open, bin %d frame %d: %g %g, expected %g %g", f, n,
-                          (double)p1[re], (double)p1[im], er, ei);
-        }
-    free(out); free(cond); free(xt); free(nc); free(p0); free(p1);
-}
-END_TEST
 
 /* An 8 kHz / n_fft 8 / hop 4 (2000 frames per second) STFT-denoiser config with LOGPOW_FLOOR
  * conditioning and its WIENER_FLOOR head; F bins. */
@@ -248,6 +199,51 @@ START_TEST(test_wiener_floor_level_invariant)
                   (double)(pp[0] / sp[0]));
     free(sp); free(nn); free(zz); free(xx); free(pp);
     free(spec); free(spec2); free(nc); free(nc2); free(zero); free(xt); free(p1); free(p2);
+}
+END_TEST
+
+/* floor_gate's forward at its ends: gate shut (o3 = -40) the floor head's output, gate open
+ * (o3 = +40) G = 1 / (1 + 9 e^(2 o1)) whatever the bin's level over its floor */
+START_TEST(test_floor_gate_ends)
+{
+    limpid_config cfg, gc;
+    int F;
+    floor_config(&cfg, &F);
+    gc = cfg;
+    gc.floor_gate = 1;
+    ck_assert_int_eq(limpid_config_check(&gc, NULL, 0), LIMPID_OK);
+    enum { cols = 7 };
+    const size_t cnt = (size_t)2 * F * cols;
+    float *out = malloc(3 * cnt / 2 * 4), *cond = malloc(cnt * 4), *xt = malloc(cnt * 4),
+          *nc = malloc(cnt * 4), *p0 = malloc(cnt * 4), *p1 = malloc(cnt * 4);
+    lpi_rng r = lpi_rng_make(8, 1, 2);
+    for (size_t i = 0; i < cnt; i++) {
+        out[i] = 0.7f * lpi_rng_normal(&r);
+        cond[i] = (0.05f + 0.5f * lpi_rng_uniform(&r)) * (lpi_rng_uniform(&r) < 0.5f ? -1 : 1);
+        xt[i] = lpi_rng_normal(&r);
+    }
+    lpi_cond_features(&cfg, cond, cols, cols, 0, NULL, nc);
+    for (size_t i = cnt; i < 3 * cnt / 2; i++)
+        out[i] = -40.0f;
+    lpi_head_forward(&cfg, out, cond, nc, xt, cols, p0);
+    lpi_head_forward(&gc, out, cond, nc, xt, cols, p1);
+    for (size_t i = 0; i < cnt; i++)
+        /* the floor head's vector log and exp against logf and expf here */
+        ck_assert_msg(fabsf(p1[i] - p0[i]) <= 2e-4f * fabsf(p0[i]) + 1e-6f,
+                      "gate shut: %g, floor head %g", (double)p1[i], (double)p0[i]);
+    for (size_t i = cnt; i < 3 * cnt / 2; i++)
+        out[i] = 40.0f;
+    lpi_head_forward(&gc, out, cond, nc, xt, cols, p1);
+    for (int f = 0; f < F; f++)
+        for (int n = 0; n < cols; n++) {
+            const size_t re = (size_t)f * cols + n, im = (size_t)(F + f) * cols + n;
+            const double G = 1.0 / (1.0 + 9.0 * exp(2.0 * out[re]));
+            const double er = G * cond[re] + out[im] * xt[re], ei = G * cond[im] + out[im] * xt[im];
+            ck_assert_msg(fabs(p1[re] - er) < 1e-5 && fabs(p1[im] - ei) < 1e-5,
+                          "gate open, bin %d frame %d: %g %g, expected %g %g", f, n,
+                          (double)p1[re], (double)p1[im], er, ei);
+        }
+    free(out); free(cond); free(xt); free(nc); free(p0); free(p1);
 }
 END_TEST
 
