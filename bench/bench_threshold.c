@@ -135,14 +135,6 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
     lpi_net_forward(L, m->params, ws, xt, netc, &t, NULL, 1, Lf, out);
     lpi_front_add(L, out, (size_t)Lf, nc, (size_t)Lf, (size_t)Lf);
     lpi_head_forward(cfg, out, Y, nc, xt, (size_t)Lf, pred);
-    if (cfg->floor_gate) /* the threshold the gate makes: o1 + s ln(P / M) */
-        for (int f = 0; f < F; f++)
-            for (int j = 0; j < Lf; j++) {
-                const size_t a = (size_t)f * Lf + j, b = (size_t)(F + f) * Lf + j;
-                const double p = (double)Y[a] * Y[a] + (double)Y[b] * Y[b] + 1e-30;
-                const double s = 1.0 / (1.0 + exp(-(out[2 * plane + a] + LPI_GATE_BIAS)));
-                out[a] += (float)(s * (log(p) - (3.0 * nc[plane + a] - 6.0)));
-            }
     double eg = 0.0, ey = 0.0, es = 0.0, en = 0.0, ee = 0.0;
     double zw = 0.0, zall = 0.0, zl = 0.0, zi = 0.0, zo = 0.0, zg = 0.0;
     const double ck = 1.0 / cfg->compress_exp - 1.0;
@@ -153,12 +145,14 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
             double g = ((double)S[a] * Y[a] + (double)S[b] * Y[b]) / p;
             g = g < 0.01 ? 0.01 : g > 0.99 ? 0.99 : g;
             const double mf = nc[plane + a]; /* the floor feature (ln M + 6) / 3 */
+            const double lvl = log(p) - (3.0 * mf - 6.0); /* ln P - ln M */
+            if (cfg->floor_gate) /* the threshold the gate makes: o1 + s ln(P / M) */
+                out[a] += (float)(lvl / (1.0 + exp(-(out[2 * plane + a] + LPI_GATE_BIAS))));
             ideal[a] = (float)((log(1.0 / g - 1.0) + 2.0 * log(p)) / 2.0 - log(3.0) - 3.0 * mf +
                                6.0);
             w[a] = (float)p;
             zall += p;
             if (g <= 0.1) {
-                const double lvl = log(p) - (3.0 * mf - 6.0); /* ln P - ln M */
                 const double z = fmin(2.0 * ((double)out[a] + log(3.0) - lvl), 80.0);
                 zw += p;
                 zl += p * lvl;
