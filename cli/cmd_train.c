@@ -59,6 +59,10 @@ static void usage(FILE *f)
 "                    minimises the linear-spectrum error, Re(S Y*) / |Y|^2, bins weighted by\n"
 "                    their linear power, as the squared error ranks them); may change a\n"
 "                    resumed run\n"
+"  --gate-loss G     gated wiener_floor head (floor_gate = 1): add G x the divergence of the\n"
+"                    head's gate from the share of each noisy bin's power that is noise, so\n"
+"                    the gate learns where noise rules from a target of its own; 0\n"
+"                    (default): off; may change a resumed run\n"
 "  --t-top P         share of items trained at the last diffusion step (from pure noise:\n"
 "                    the estimate the first sampling step makes), 0..1 (default 0: t uniform);\n"
 "                    may change a resumed run\n"
@@ -127,7 +131,8 @@ enum {
     OPT_TASK = 1, OPT_CLEAN, OPT_NOISE, OPT_PRESET, OPT_CONFIG, OPT_DOMAIN, OPT_RATE,
     OPT_MINUTES, OPT_STEPS, OPT_STOP_AT, OPT_BATCH, OPT_CROP, OPT_LR, OPT_SNR, OPT_SEED,
     OPT_THREADS, OPT_RESUME, OPT_VAL_EVERY, OPT_VAL_ITEMS, OPT_CKPT_EVERY, OPT_OUTPUT,
-    OPT_FORCE, OPT_VERBOSE, OPT_HELP, OPT_SYNTH, OPT_TTOP, OPT_LOSSW, OPT_LOSSN, OPT_MASKL, OPT_MASKF, OPT_AUGMENT
+    OPT_FORCE, OPT_VERBOSE, OPT_HELP, OPT_SYNTH, OPT_TTOP, OPT_LOSSW, OPT_LOSSN, OPT_MASKL, OPT_MASKF, OPT_AUGMENT,
+    OPT_GATEL
 };
 
 static const cli_opt opts[] = {
@@ -141,7 +146,7 @@ static const cli_opt opts[] = {
     {"synth-noise", 0, 1, OPT_SYNTH},   {"augment", 0, 1, OPT_AUGMENT},   {"t-top", 0, 1, OPT_TTOP},
     {"loss-weight", 0, 1, OPT_LOSSW},   {"loss-norm", 0, 1, OPT_LOSSN},
     {"mask-loss", 0, 1, OPT_MASKL},
-    {"mask-form", 0, 1, OPT_MASKF},
+    {"mask-form", 0, 1, OPT_MASKF},     {"gate-loss", 0, 1, OPT_GATEL},
     {"seed", 0, 1, OPT_SEED},           {"threads", 0, 1, OPT_THREADS},
     {"resume", 0, 1, OPT_RESUME},       {"val-every", 0, 1, OPT_VAL_EVERY},
     {"val-items", 0, 1, OPT_VAL_ITEMS}, {"ckpt-every", 0, 1, OPT_CKPT_EVERY},
@@ -158,10 +163,11 @@ typedef struct train_opts {
     const char *preset, *config, *resume, *output;
     int domain; /* -1 unset */
     long long rate, steps, stop_at, batch, seed, threads, val_every, val_items, ckpt_every;
-    double minutes, crop, lr, snr_lo, snr_hi, synth, augment, t_top, loss_w, mask_l;
+    double minutes, crop, lr, snr_lo, snr_hi, synth, augment, t_top, loss_w, mask_l, gate_l;
     int loss_norm, have_loss_norm, mask_form, have_mask_form;
     int have_minutes, have_steps, have_stop_at, have_batch, have_crop, have_lr, have_snr,
-        have_seed, have_rate, have_synth, have_augment, have_t_top, have_loss_w, have_mask_l;
+        have_seed, have_rate, have_synth, have_augment, have_t_top, have_loss_w, have_mask_l,
+        have_gate_l;
     int force, verbose;
 } train_opts;
 
@@ -294,6 +300,11 @@ static int parse_options(int argc, char **argv, train_opts *o)
             if (cli_opt_double(&a, v, 0.0, 100.0, &o->mask_l))
                 return CLI_EXIT_USAGE;
             o->have_mask_l = 1;
+            break;
+        case OPT_GATEL:
+            if (cli_opt_double(&a, v, 0.0, 100.0, &o->gate_l))
+                return CLI_EXIT_USAGE;
+            o->have_gate_l = 1;
             break;
         case OPT_MASKF:
             if (!strcmp(v, "ratio"))
@@ -811,6 +822,11 @@ int cmd_train(int argc, char **argv)
         }
         if (o->have_mask_form)
             limpid_trainer_set_mask_form(R.t, o->mask_form); /* the parser took only names */
+        if (o->have_gate_l && limpid_trainer_set_gate_loss(R.t, (float)o->gate_l) != LIMPID_OK) {
+            rc = cli_usage_error(CMD, "--gate-loss needs a denoiser with the gated wiener_floor "
+                                      "head (%s has no floor_gate)", o->resume);
+            goto out_rc;
+        }
         cfg = *limpid_trainer_model_config(R.t);
         tc = *limpid_trainer_train_config(R.t);
         if (o->task >= 0 && (int)cfg.task != o->task) {
@@ -940,6 +956,8 @@ int cmd_train(int argc, char **argv)
             tc.mask_loss = (float)o->mask_l;
         if (o->have_mask_form)
             tc.mask_form = o->mask_form;
+        if (o->have_gate_l)
+            tc.gate_loss = (float)o->gate_l;
         tc.seed = (uint64_t)o->seed;
         if (limpid_config_check(&cfg, err, sizeof err) != LIMPID_OK) {
             if (o->config)
@@ -1088,6 +1106,11 @@ int cmd_train(int argc, char **argv)
             rc = cli_usage_error(CMD, "a mask loss (--mask-loss or mask_loss) needs a denoiser "
                                       "with 'head = wiener_floor' (this model's head is %s)",
                                  cfg_head_name(cfg.head));
+            goto out_rc;
+        }
+        if (tc.gate_loss > 0.0f && (cfg.head != LIMPID_HEAD_WIENER_FLOOR || !cfg.floor_gate)) {
+            rc = cli_usage_error(CMD, "a gate loss (--gate-loss or gate_loss) needs a denoiser "
+                                      "with 'head = wiener_floor' and 'floor_gate = 1'");
             goto out_rc;
         }
         limpid_status st = limpid_trainer_create(&R.t, &cfg, NULL, &tc);

@@ -73,6 +73,7 @@ static const key_def keys[] = {
     {"loss_norm", K_LOSSNORM, T(loss_norm), 0, 0, 0},
     {"mask_loss", K_FLOAT, T(mask_loss), 0, 100, 0},
     {"mask_form", K_MASKFORM, T(mask_form), 0, 0, 0},
+    {"gate_loss", K_FLOAT, T(gate_loss), 0, 100, 0},
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 

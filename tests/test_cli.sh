@@ -101,6 +101,10 @@ err=$("$LIMPID" train --task denoise --preset tiny --rate 16000 --clean clean --
       --steps 2 --mask-loss 0.5 --threads 1 2>&1)
 [ $? -eq 2 ] && grep -q "needs a denoiser with 'head = wiener_floor' (this model's head is wiener)" <<<"$err" &&
     ok "--mask-loss on a wiener head -> exit 2, named" || bad "--mask-loss on a wiener head" "$err"
+err=$("$LIMPID" train --task denoise --preset tiny --rate 16000 --clean clean --noise noise -o x.lpd \
+      --steps 2 --gate-loss 0.5 --threads 1 2>&1)
+[ $? -eq 2 ] && grep -q "needs a denoiser with 'head = wiener_floor' and 'floor_gate = 1'" <<<"$err" &&
+    ok "--gate-loss without the gate -> exit 2, named" || bad "--gate-loss without the gate" "$err"
 err=$("$LIMPID" train --task denoise --clean clean --noise noise -o x.lpd --mask-form sideways 2>&1)
 [ $? -eq 2 ] && grep -q "'sideways' for --mask-form (expected ratio or phase)" <<<"$err" &&
     ok "bad --mask-form -> exit 2, named" || bad "bad --mask-form" "$err"

@@ -247,6 +247,75 @@ START_TEST(test_floor_gate_ends)
 }
 END_TEST
 
+/* The gate loss (lpi_head_gate_loss) against its formula in double: linear clean S and noise
+ * N drawn per bin, the features their compressed forms (x |x|^(a - 1)), two items with their
+ * own weights; KL(st || s) with st = |N|^2 / (|S|^2 + |N|^2), s = sigmoid(o3 - 3), at a = 0.5
+ * and a = 0.3, with and without loss weights; and the gradient on o3: k mu w (s - st). */
+START_TEST(test_gate_loss_target)
+{
+    limpid_config cfg;
+    int F;
+    floor_config(&cfg, &F);
+    cfg.floor_gate = 1;
+    enum { nb = 2, Lf = 5, cols = nb * Lf };
+    const size_t cnt = (size_t)2 * F * cols;
+    float *out = calloc(3 * cnt / 2, 4), *cond = malloc(cnt * 4), *x0 = malloc(cnt * 4),
+          *lw = malloc(cnt / 2 * 4), *dout = calloc(3 * cnt / 2, 4);
+    double *st = malloc(cnt / 2 * sizeof *st);
+    for (int ai = 0; ai < 2; ai++) {
+        const float a = ai ? 0.3f : 0.5f;
+        cfg.compress_exp = a;
+        ck_assert_int_eq(limpid_config_check(&cfg, NULL, 0), LIMPID_OK);
+        lpi_rng r = lpi_rng_make(9, 3, (uint64_t)ai);
+        for (int f = 0; f < F; f++)
+            for (int n = 0; n < cols; n++) {
+                const size_t re = (size_t)f * cols + n, im = (size_t)(F + f) * cols + n;
+                /* linear S and N, the noise louder or quieter by up to 20 dB */
+                const double sr = lpi_rng_normal(&r), si = lpi_rng_normal(&r);
+                const double g = pow(10.0, (lpi_rng_uniform(&r) - 0.5)), th = 6.283 *
+                                                                          lpi_rng_uniform(&r);
+                const double nr = g * cos(th), ni = g * sin(th);
+                const double es = sr * sr + si * si, en = nr * nr + ni * ni;
+                st[re] = en / (es + en);
+                const double yr = sr + nr, yi = si + ni, ey = yr * yr + yi * yi;
+                const double ks = pow(es, 0.5 * (a - 1.0)), ky = pow(ey, 0.5 * (a - 1.0));
+                x0[re] = (float)(sr * ks);
+                x0[im] = (float)(si * ks);
+                cond[re] = (float)(yr * ky);
+                cond[im] = (float)(yi * ky);
+                out[(size_t)2 * F * cols + re] = 4.0f * lpi_rng_uniform(&r) - 1.0f;
+                lw[re] = 0.1f + lpi_rng_uniform(&r);
+            }
+        const float mu[nb] = {0.7f, 1.9f}, k[nb] = {0.5f, 3.0f};
+        for (int weighted = 0; weighted < 2; weighted++) {
+            double isse[nb] = {0.0, 0.0}, want[nb] = {0.0, 0.0};
+            memset(dout, 0, 3 * cnt / 2 * 4);
+            lpi_head_gate_loss(&cfg, out, cond, x0, weighted ? lw : NULL, cols, nb, Lf, mu, isse,
+                               dout, k);
+            for (int f = 0; f < F; f++)
+                for (int n = 0; n < cols; n++) {
+                    const size_t re = (size_t)f * cols + n;
+                    const int b = n / Lf;
+                    const double w = weighted ? lw[re] : 1.0;
+                    const double z = out[(size_t)2 * F * cols + re] - 3.0,
+                                 s = 1.0 / (1.0 + exp(-z)), t = st[re];
+                    want[b] += mu[b] * w * (t * log(t / s) + (1.0 - t) * log((1.0 - t) / (1.0 - s)));
+                    const double dg = k[b] * mu[b] * w * (s - t);
+                    ck_assert_msg(fabs(dout[(size_t)2 * F * cols + re] - dg) <= 1e-4 * fabs(dg) + 1e-6,
+                                  "a %.1f bin %d frame %d: gradient %g, expected %g", (double)a,
+                                  f, n, (double)dout[(size_t)2 * F * cols + re], dg);
+                    ck_assert(dout[re] == 0.0f); /* only the gate's rows */
+                }
+            for (int b = 0; b < nb; b++)
+                ck_assert_msg(fabs(isse[b] - want[b]) <= 1e-4 * want[b],
+                              "a %.1f weighted %d item %d: %g, expected %g", (double)a, weighted,
+                              b, isse[b], want[b]);
+        }
+    }
+    free(out); free(cond); free(x0); free(lw); free(dout); free(st);
+}
+END_TEST
+
 /* floor_slow: a second track in rows [2F, 3F) rises at its own rate (here 0.25 doublings per
  * second: 2000 frames a second, so 2^0.25 after a second) while the first keeps its 2x; it
  * restarts with the first, and a stream with state ([3F]) equals the whole signal. */
@@ -571,6 +640,7 @@ int main(void)
     tcase_add_test(tc, test_harmonicity_rows);
     tcase_add_test(tc, test_floor_gate_grad);
     tcase_add_test(tc, test_floor_gate_ends);
+    tcase_add_test(tc, test_gate_loss_target);
     tcase_add_test(tc, test_wiener_floor_level_invariant);
     tcase_add_test(tc, test_wiener_rel_level_invariant);
     tcase_add_test(tc, test_identity_at_init);

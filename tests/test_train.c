@@ -515,6 +515,9 @@ START_TEST(test_create_checks)
         ck_assert_int_eq(limpid_trainer_set_mask_form(t, -1), LIMPID_ERR_INVALID);
         ck_assert_int_eq(limpid_trainer_train_config(t)->mask_form, LIMPID_MASK_FORM_RATIO);
         ck_assert_int_eq(limpid_trainer_set_mask_form(t, LIMPID_MASK_FORM_PHASE), LIMPID_OK);
+        /* the gate loss needs the gate */
+        ck_assert_int_eq(limpid_trainer_set_gate_loss(t, 0.5f), LIMPID_ERR_INVALID);
+        ck_assert_int_eq(limpid_trainer_set_gate_loss(t, 0.0f), LIMPID_OK);
         char path[64]; /* the checkpoint keeps them */
         snprintf(path, sizeof path, "/tmp/test_train_%d_mask.ckpt", (int)getpid());
         ck_assert_int_eq(limpid_trainer_save_checkpoint(t, path), LIMPID_OK);
@@ -523,6 +526,22 @@ START_TEST(test_create_checks)
         ck_assert_int_eq(limpid_trainer_load_checkpoint(&t, path, NULL, 0), LIMPID_OK);
         ck_assert(limpid_trainer_train_config(t)->mask_loss == 2.0f);
         ck_assert_int_eq(limpid_trainer_train_config(t)->mask_form, LIMPID_MASK_FORM_PHASE);
+        remove(path);
+        limpid_trainer_destroy(t);
+        t = NULL;
+        limpid_train_config gt = tc;
+        gt.gate_loss = 0.5f;
+        ck_assert_int_eq(limpid_trainer_create(&t, &fc, NULL, &gt), LIMPID_ERR_INVALID);
+        fc.floor_gate = 1;
+        ck_assert_int_eq(limpid_trainer_create(&t, &fc, NULL, &gt), LIMPID_OK);
+        ck_assert_int_eq(limpid_trainer_set_gate_loss(t, 100.5f), LIMPID_ERR_INVALID);
+        ck_assert_int_eq(limpid_trainer_set_gate_loss(t, -1.0f), LIMPID_ERR_INVALID);
+        ck_assert_int_eq(limpid_trainer_set_gate_loss(t, 3.0f), LIMPID_OK);
+        ck_assert_int_eq(limpid_trainer_save_checkpoint(t, path), LIMPID_OK);
+        limpid_trainer_destroy(t);
+        t = NULL;
+        ck_assert_int_eq(limpid_trainer_load_checkpoint(&t, path, NULL, 0), LIMPID_OK);
+        ck_assert(limpid_trainer_train_config(t)->gate_loss == 3.0f);
         remove(path);
         limpid_trainer_destroy(t);
         t = NULL;
@@ -761,15 +780,19 @@ START_TEST(test_objective_gradient)
     /* cases: the three normalisations, then ITEM and LOG with the mask loss, then ITEM with
      * the mask loss and a per-bin front end (threshold offsets and extra cond rows), the
      * linear-domain losses, then ITEM with the PHASE form of the mask loss (a = 0.5, a = 0.3) */
-    enum { CASES = 12, FRONT = 5, NOISE = 6, NOISE_A = 7, PHASE = 8, PHASE_A = 9, GATE = 10,
-           GATE_M = 11 };
+    enum { CASES = 14, FRONT = 5, NOISE = 6, NOISE_A = 7, PHASE = 8, PHASE_A = 9, GATE = 10,
+           GATE_M = 11, GATE_L = 12, GATE_LM = 13 };
     const int norms[CASES] = {LIMPID_LOSS_NORM_BATCH, LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG, LIMPID_LOSS_NORM_ITEM,
                               LIMPID_LOSS_NORM_NOISE, LIMPID_LOSS_NORM_NOISE_DB,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM,
-                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM};
+                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM,
+                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG};
     const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f, 0.0f, 0.5f, 0.5f, 0.5f,
-                                0.0f, 0.5f};
+                                0.0f, 0.5f, 0.0f, 0.5f};
+    /* GATE_L, GATE_LM: the gate's own term (gate_loss), alone (ITEM) and with the PHASE mask
+     * loss (LOG: the item scale k shared by both terms) */
+    const float gates[CASES] = {[GATE_L] = 0.5f, [GATE_LM] = 2.0f};
     /* GATE, GATE_M: the gated floor head (floor_gate), without and with the PHASE mask loss */
     limpid_config gcfg = cfg;
     gcfg.floor_gate = 1;
@@ -796,12 +819,13 @@ START_TEST(test_objective_gradient)
         tc.loss_norm = norm;
         tc.mask_loss = masks[cs];
         tc.mask_form = cs >= PHASE ? LIMPID_MASK_FORM_PHASE : LIMPID_MASK_FORM_RATIO;
+        tc.gate_loss = gates[cs];
         tc.t_top = 0.5f;
         tc.warmup = 0;
         limpid_trainer *t = NULL;
         const limpid_config *ccfg = cs == FRONT                         ? &fcfg
                                     : (cs == NOISE_A || cs == PHASE_A)  ? &acfg
-                                    : (cs == GATE || cs == GATE_M)      ? &gcfg
+                                    : cs >= GATE                        ? &gcfg
                                                                         : &cfg;
         ck_assert_int_eq(limpid_trainer_create(&t, ccfg, NULL, &tc), LIMPID_OK);
         run_tones(t, 0, 3, NULL); /* the final layer (and front.w3) no longer zero */
@@ -850,8 +874,9 @@ START_TEST(test_objective_gradient)
                 gg += (double)g[i] * g[i];
             const double tol = 0.02 * fabs(gv) + 1e-5 * sqrt(gg * vv);
             ck_assert_msg(fabs(fd - gv) <= tol,
-                          "case %d norm %d mask %g direction %d: finite difference %.6g, "
-                          "gradient %.6g", cs, norm, (double)masks[cs], d, fd, gv);
+                          "case %d norm %d mask %g gate %g direction %d: finite difference "
+                          "%.6g, gradient %.6g", cs, norm, (double)masks[cs], (double)gates[cs],
+                          d, fd, gv);
             free(v);
         }
         gsave[cs] = g;
@@ -880,13 +905,17 @@ START_TEST(test_objective_gradient)
     lpi_net_layout GL;
     ck_assert_int_eq(lpi_net_layout_init(&GL, &gcfg), LIMPID_OK);
     const int GF = GL.Cx / 2;
-    for (int cs = GATE; cs <= GATE_M; cs++) {
+    for (int cs = GATE; cs <= GATE_LM; cs++) {
         double o3 = 0.0;
         for (int o = 2 * GF; o < GL.Co; o++)
             for (int c = 0; c < GL.C; c++)
                 o3 += fabs(gsave[cs][GL.final_w + (size_t)o * GL.C + c]);
         ck_assert_msg(o3 > 0.0, "case %d: no gradient on the gate's weights", cs);
     }
+    /* the gate's term changes the gradient (GATE against GATE_L, both ITEM without the mask
+     * loss) */
+    const double cg = cosine(gsave[GATE], gsave[GATE_L], GL.n_params);
+    ck_assert_msg(cg < 0.99, "gated head with and without the gate loss: cosine %.4f", cg);
     lpi_net_layout_free(&GL);
     lpi_net_layout_free(&L);
     lpi_net_layout_free(&FL);

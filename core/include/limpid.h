@@ -532,6 +532,14 @@ typedef struct limpid_train_config {
                            where the head's other term carries x_t through. 0 (default): off */
     int mask_form;      /* the mask loss's target and weights (LIMPID_MASK_FORM_*): 0 (default)
                            RATIO */
+    float gate_loss;    /* gated WIENER_FLOOR head (floor_gate) only: nu of a term that trains
+                           the gate s on its own target, nu (1 - abar_t) w KL(st || s) per bin,
+                           st = |N|^2 / (|S|^2 + |N|^2) the share of the noisy bin's linear
+                           power that is noise (N = noisy - clean), w the loss weight (1 where
+                           loss_weight is 0): the gate learns where noise rules from a target
+                           of its own instead of only through the output's error, which
+                           rewards a gate that opens on speech. Its gradient on the gate's
+                           logit is s - st. 0 (default): off */
 } limpid_train_config;
 
 /* limpid_train_config.mask_form. RATIO: Gt = min(1, |x0| / |noisy|) in the compressed domain,
@@ -608,6 +616,9 @@ LIMPID_API limpid_status limpid_trainer_set_loss_norm(limpid_trainer *t, int nor
 LIMPID_API limpid_status limpid_trainer_set_mask_loss(limpid_trainer *t, float mu);
 /* The same for limpid_train_config.mask_form (LIMPID_MASK_FORM_*). */
 LIMPID_API limpid_status limpid_trainer_set_mask_form(limpid_trainer *t, int form);
+/* The same for limpid_train_config.gate_loss (0..100; INVALID on a model without floor_gate
+ * unless 0). */
+LIMPID_API limpid_status limpid_trainer_set_gate_loss(limpid_trainer *t, float nu);
 /* A model with feature_norm CLASS: measure each class's per-bin RMS of the compressed
  * spectrum on n_items items (clean[n_items][crop_samples], cls[n_items]) and store it in the
  * model's "feat.scale" table (a class without items keeps the mean of the others; a bin is

@@ -462,6 +462,52 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
     }
 }
 
+void lpi_head_gate_loss(const limpid_config *cfg, const float *out, const float *cond,
+                        const float *x0, const float *lw, size_t cols, int nb, int Lf,
+                        const float *mu, double *isse, float *dout, const float *k)
+{
+    const int F = limpid_config_feature_channels(cfg) / 2;
+    /* linear = compressed x |compressed|^(1/a - 1) = compressed x (compressed power)^e, up to
+     * the scale beta, which the ratio st does not see */
+    const float e = 0.5f * (1.0f / cfg->compress_exp - 1.0f);
+    const int half = cfg->compress_exp == 0.5f; /* e = 1/2: a square root, no powf */
+    float *d3 = dout ? dout + (size_t)2 * F * cols : NULL;
+    const float *o3 = out + (size_t)2 * F * cols;
+    for (int b = 0; b < nb; b++) {
+        if (!(mu[b] > 0.0f))
+            continue;
+        const size_t n0 = (size_t)b * (size_t)Lf, n1 = n0 + (size_t)Lf;
+        const float kd = dout ? k[b] * mu[b] : 0.0f; /* d logit / d o3 = 1 */
+        double s = 0.0;
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+            const float *w = lw ? lw + (size_t)f * cols : NULL;
+            for (size_t n = n0; n < n1; n++) {
+                const float yr = cond[re + n], yi = cond[im + n];
+                const float xr = x0[re + n], xi = x0[im + n];
+                const float p = yr * yr + yi * yi, c = xr * xr + xi * xi;
+                const float fy = half ? sqrtf(p) : powf(p, e), fx = half ? sqrtf(c) : powf(c, e);
+                const float sr = xr * fx, si = xi * fx;
+                const float nr = yr * fy - sr, ni = yi * fy - si;
+                const float en = nr * nr + ni * ni, es = sr * sr + si * si;
+                const float st = en / (en + es + 1e-30f);
+                const float wn = w ? w[n] : 1.0f;
+                const float z = o3[re + n] + LPI_GATE_BIAS;
+                if (dout)
+                    d3[re + n] += kd * wn * (1.0f / (1.0f + expf(-z)) - st);
+                if (isse) { /* KL(st || s) = ent(st) + softplus(z) - st z */
+                    float ent = 0.0f;
+                    if (st > 0.0f && st < 1.0f)
+                        ent = st * logf(st) + (1.0f - st) * log1pf(-st);
+                    s += (double)wn * (double)(ent + softplus(z) - st * z);
+                }
+            }
+        }
+        if (isse)
+            isse[b] += (double)mu[b] * s;
+    }
+}
+
 #define HEAD_CHUNK 256
 
 /* GAIN head, one bin over m columns: pred = (1 + o1) cond + g2 x_t (re and im rows) */

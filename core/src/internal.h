@@ -487,6 +487,14 @@ LPI_HIDDEN void lpi_head_backward(const limpid_config *cfg, const float *dpred,
  * (decompressed) x0 and cond and a the compression exponent, w = |Y|^2 over its mean over
  * item b (lw unused).
  * isse may be NULL. With dout (else NULL), adds k[b] times the gradient on the o1 rows of out. */
+/* The gated WIENER_FLOOR head's gate term (limpid_train_config.gate_loss), items as
+ * lpi_head_mask_loss: item b adds mu[b] sum_{f,n} w[f][n] KL(st || s) to isse[b], s =
+ * sigmoid(o3 + LPI_GATE_BIAS) the gate, st = |N|^2 / (|S|^2 + |N|^2) with S the linear x0 and
+ * N the linear cond minus S, w = lw or 1 where lw is NULL. isse may be NULL; with dout (else
+ * NULL), adds k[b] times the gradient on the o3 rows of out. */
+LPI_HIDDEN void lpi_head_gate_loss(const limpid_config *cfg, const float *out, const float *cond,
+                                   const float *x0, const float *lw, size_t cols, int nb, int Lf,
+                                   const float *mu, double *isse, float *dout, const float *k);
 LPI_HIDDEN void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out,
                                    const float *cond,
                                    const float *ncond, const float *x0, const float *lw,

@@ -65,8 +65,8 @@ struct limpid_trainer {
     double *isse;    /* [B] each item's (weighted) squared error of the last forward_batch */
     double *nr;      /* [2B] LOSS_NORM_NOISE(_DB): each item's noise energy N_b and ratio r_b
                         from the last forward_batch (noise_norm_loss) */
-    float *mu;       /* [2B] mask-loss weight of each item (mask_loss (1 - abar)), then the
-                        gradient scale of each item */
+    float *mu;       /* [3B] mask-loss weight of each item (mask_loss (1 - abar)), then the
+                        gradient scale of each item, then its gate-loss weight */
     int *cls;        /* [B] class ids (texture) */
 
     int64_t step;    /* steps done */
@@ -153,6 +153,11 @@ static limpid_status train_config_check(const limpid_config *cfg, const limpid_t
         TBAD("a mask loss needs a denoiser with the wiener_floor head");
     if (tc->mask_form != LIMPID_MASK_FORM_RATIO && tc->mask_form != LIMPID_MASK_FORM_PHASE)
         TBAD("mask form %d is not one of 0 (ratio), 1 (phase)", tc->mask_form);
+    if (!(tc->gate_loss >= 0.0f && tc->gate_loss <= 100.0f))
+        TBAD("gate loss %g is outside [0, 100]", (double)tc->gate_loss);
+    if (tc->gate_loss > 0.0f && (cfg->head != LIMPID_HEAD_WIENER_FLOOR || !cfg->floor_gate ||
+                                 cfg->task != LIMPID_TASK_DENOISE))
+        TBAD("a gate loss needs a denoiser with the gated wiener_floor head (floor_gate)");
     return LIMPID_OK;
 #undef TBAD
 }
@@ -307,7 +312,7 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->abar = malloc((size_t)t->B * sizeof *t->abar);
     t->isse = malloc((size_t)t->B * sizeof *t->isse);
     t->nr = malloc(2 * (size_t)t->B * sizeof *t->nr);
-    t->mu = falloc(2 * (size_t)t->B);
+    t->mu = falloc(3 * (size_t)t->B);
     t->cls = calloc((size_t)t->B, sizeof *t->cls);
     t->ws = lpi_net_ws_create(&t->L, t->B, t->Lf, 1);
     if (!t->p || !t->g || !t->m || !t->v || !t->ema || !t->x0 || (t->Cc > 0 && !t->cond) ||
@@ -518,6 +523,15 @@ limpid_status limpid_trainer_set_mask_form(limpid_trainer *t, int form)
         return LIMPID_ERR_INVALID;
     limpid_train_config tc = t->tc;
     tc.mask_form = form;
+    return set_checked(t, &tc);
+}
+
+limpid_status limpid_trainer_set_gate_loss(limpid_trainer *t, float nu)
+{
+    if (!t)
+        return LIMPID_ERR_INVALID;
+    limpid_train_config tc = t->tc;
+    tc.gate_loss = nu;
     return set_checked(t, &tc);
 }
 
@@ -749,6 +763,13 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
         lpi_head_mask_loss(&t->cfg, t->tc.mask_form, t->out, t->cond, t->ncond, t->x0,
                            weighted ? t->lw : NULL, ld, nb, Lf, t->mu, t->isse, NULL, NULL);
     }
+    if (t->tc.gate_loss > 0.0f && t->cond) { /* the gate term (item b: mu[2B + b]) */
+        float *gmu = t->mu + 2 * (size_t)t->B;
+        for (int b = 0; b < nb; b++)
+            gmu[b] = t->tc.gate_loss * (float)(1.0 - t->abar[b]);
+        lpi_head_gate_loss(&t->cfg, t->out, t->cond, t->x0, weighted ? t->lw : NULL, ld, nb, Lf,
+                           gmu, t->isse, NULL, NULL);
+    }
     double s = 0.0;
     for (int b = 0; b < nb; b++)
         s += t->isse[b];
@@ -826,16 +847,19 @@ static limpid_status loss_and_grad(limpid_trainer *t, const float *params, const
     }
     lpi_head_backward(&t->cfg, t->dpred, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, t->out, ld,
                       t->dout);
-    if (t->tc.mask_loss > 0.0f && t->cond) { /* mu[b] as forward_batch set it */
-        float *k = t->mu + B; /* d loss / d (item b's term) = 1 / count, x mean / isse[b] (LOG) */
-        for (int b = 0; b < B; b++)
-            k[b] = (float)((t->tc.loss_norm == LIMPID_LOSS_NORM_LOG
-                                ? (sse / (double)B) / (t->isse[b] + 1e-30)
-                                : 1.0) /
-                           (double)count);
+    const int mask = t->tc.mask_loss > 0.0f && t->cond, gate = t->tc.gate_loss > 0.0f && t->cond;
+    float *k = t->mu + B; /* d loss / d (item b's term) = 1 / count, x mean / isse[b] (LOG) */
+    for (int b = 0; b < B && (mask || gate); b++)
+        k[b] = (float)((t->tc.loss_norm == LIMPID_LOSS_NORM_LOG
+                            ? (sse / (double)B) / (t->isse[b] + 1e-30)
+                            : 1.0) /
+                       (double)count);
+    if (mask) /* mu[b] as forward_batch set it */
         lpi_head_mask_loss(&t->cfg, t->tc.mask_form, t->out, t->cond, t->ncond, t->x0,
                            weighted ? t->lw : NULL, ld, B, t->Lf, t->mu, NULL, t->dout, k);
-    }
+    if (gate) /* mu[2B + b] likewise */
+        lpi_head_gate_loss(&t->cfg, t->out, t->cond, t->x0, weighted ? t->lw : NULL, ld, B,
+                           t->Lf, t->mu + 2 * (size_t)B, NULL, t->dout, k);
     memset(t->g, 0, t->L.n_params * sizeof *t->g);
     lpi_net_backward(&t->L, params, t->ws, t->dout, t->g, NULL, t->dcond);
     if (t->front) /* o1 = out + offsets: d offsets = d out's first bins rows */
@@ -1065,6 +1089,7 @@ static int train_to_kv(const limpid_trainer *t, lpi_kv *kv)
     lpi_kv_set_i64(&kv[n++], "train.loss_norm", tc->loss_norm);
     lpi_kv_set_f64(&kv[n++], "train.mask_loss", tc->mask_loss);
     lpi_kv_set_i64(&kv[n++], "train.mask_form", tc->mask_form);
+    lpi_kv_set_f64(&kv[n++], "train.gate_loss", tc->gate_loss);
     /* the trainer's own copies of the counters (provenance keys may round them) */
     lpi_kv_set_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
     lpi_kv_set_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
@@ -1239,6 +1264,9 @@ static limpid_status load_train_config(const lpi_container *c, limpid_train_conf
     if (kt && kt->type == LPI_KV_I64 &&
         (kt->i == LIMPID_MASK_FORM_RATIO || kt->i == LIMPID_MASK_FORM_PHASE))
         tc->mask_form = (int)kt->i;
+    kt = lpi_container_kv(c, "train.gate_loss");
+    if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 100.0)
+        tc->gate_loss = (float)kt->f;
     return LIMPID_OK;
 }
 
