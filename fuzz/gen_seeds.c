@@ -82,5 +82,10 @@ int main(int argc, char **argv)
     c.harmonicity = 1;
     c.floor_gate = 1;
     bad |= save(&c, 9, argv[1], "denoise-stft-harm-gate.lpm");
+    c.harmonicity = 0; /* a front end with the gated head: front.w3 with a gate row */
+    c.front_hidden = 3;
+    c.front_bins = 1;
+    c.front_frames = 2;
+    bad |= save(&c, 10, argv[1], "denoise-stft-front-gate.lpm");
     return bad;
 }

@@ -254,6 +254,11 @@ START_TEST(roundtrip_other_settings)
     roundtrip(&c);
     c.floor_gate = 1; /* the gated floor head: final.* with three rows per bin */
     roundtrip(&c);
+    c.harmonicity = 0;
+    c.front_hidden = 3; /* with a front end: front.w3 with a gate row */
+    c.front_bins = 1;
+    c.front_frames = 2;
+    roundtrip(&c);
     c = micro_cfg(LIMPID_TASK_TEXTURE, LIMPID_DOMAIN_WAVE);
     c.n_classes = 7;
     c.target = LIMPID_TARGET_V;

@@ -22,8 +22,9 @@ static limpid_model *tiny_model_front(int lookahead, uint64_t seed, limpid_head 
     cfg.cond_snr = front == 2; /* front 2: the level above the floor as the net's input */
     cfg.floor_slow = front == 3 ? 0.5f : 0.0f; /* front 3: a slow floor track as more rows */
     cfg.harmonicity = front == 4;              /* front 4: the harmonicity rows */
-    cfg.floor_gate = front == 5;               /* front 5: the gated floor head */
-    if (front == 1) { /* a per-bin front end: 5 frames (a window the stream keeps), 2 cond rows */
+    cfg.floor_gate = front == 5 || front == 6; /* front 5: the gated floor head */
+    if (front == 1 || front == 6) { /* a per-bin front end: 5 frames (a window the stream
+                                       keeps), 2 cond rows; front 6 with the gate (offsets) */
         cfg.front_hidden = 8;
         cfg.front_bins = 2;
         cfg.front_frames = 5;
@@ -42,7 +43,7 @@ static limpid_model *tiny_model_front(int lookahead, uint64_t seed, limpid_head 
     for (int i = 0; i < L->N; i++)
         for (int c = 0; c < 2 * L->C; c++)
             m->params[L->layer[i].out_b + c] = 0.1f * lpi_rng_normal(&r);
-    if (front == 1) /* its last layer too (initialised to zero) */
+    if (front == 1 || front == 6) /* its last layer too (initialised to zero) */
         for (size_t i = L->fw3; i < L->n_params; i++)
             m->params[i] = 0.3f * lpi_rng_normal(&r);
     return m;
@@ -355,6 +356,43 @@ static void set_gate(limpid_model *m, int on)
     }
 }
 
+/* off: the front end's gate row (the last of front.w3 and front.b3) zeroed, on: restored */
+static void set_front_gate(limpid_model *m, int on)
+{
+    static float keep[257];
+    const lpi_net_layout *L = &m->layout;
+    const int row = 1 + L->fr, fh = L->fh;
+    ck_assert_int_eq(L->fg, 1);
+    ck_assert_int_le(fh, 256);
+    float *w = m->params + L->fw3 + (size_t)row * fh, *b = m->params + L->fb3 + row;
+    if (!on) {
+        memcpy(keep, w, (size_t)fh * 4);
+        keep[fh] = *b;
+        memset(w, 0, (size_t)fh * 4);
+        *b = 0.0f;
+    } else {
+        memcpy(w, keep, (size_t)fh * 4);
+        *b = keep[fh];
+    }
+}
+
+/* a front end with the gated head: its gate offsets reach the head's o3 in the engine as in
+ * the batch path (rows Cc + F.. of the conditioning), and they change the output */
+START_TEST(test_matches_batch_front_gate)
+{
+    limpid_model *m = tiny_model_front(0, 12, LIMPID_HEAD_WIENER_FLOOR, 6);
+    const lpi_net_layout *L = &m->layout;
+    ck_assert_int_eq(L->fg, 1);
+    ck_assert_int_eq((int)lpi_front_ncond_rows(L), L->Cc + 2 * L->Fb);
+    for (int f = 0; f < L->Cx / 2; f++) /* the gate half open: it matters */
+        m->params[L->final_b + L->Cx + f] += 3.0f;
+    set_front_gate(m, 0); /* (keeps the row for the next call) */
+    set_front_gate(m, 1);
+    assert_changes_output(m, set_front_gate, "the front end's gate offsets");
+    matches_batch(m);
+}
+END_TEST
+
 START_TEST(test_matches_batch_floor_gate)
 {
     limpid_model *m = tiny_model_front(0, 11, LIMPID_HEAD_WIENER_FLOOR, 5);
@@ -613,6 +651,7 @@ int main(void)
     tcase_add_test(tc, test_matches_batch_floor_slow);
     tcase_add_test(tc, test_matches_batch_harmonicity);
     tcase_add_test(tc, test_matches_batch_floor_gate);
+    tcase_add_test(tc, test_matches_batch_front_gate);
     tcase_add_test(tc, test_block_size_independent);
     tcase_add_test(tc, test_spread_is_delayed);
     tcase_add_test(tc, test_latency_measured);

@@ -780,19 +780,20 @@ START_TEST(test_objective_gradient)
     /* cases: the three normalisations, then ITEM and LOG with the mask loss, then ITEM with
      * the mask loss and a per-bin front end (threshold offsets and extra cond rows), the
      * linear-domain losses, then ITEM with the PHASE form of the mask loss (a = 0.5, a = 0.3) */
-    enum { CASES = 14, FRONT = 5, NOISE = 6, NOISE_A = 7, PHASE = 8, PHASE_A = 9, GATE = 10,
-           GATE_M = 11, GATE_L = 12, GATE_LM = 13 };
+    enum { CASES = 15, FRONT = 5, NOISE = 6, NOISE_A = 7, PHASE = 8, PHASE_A = 9, GATE = 10,
+           GATE_M = 11, GATE_L = 12, GATE_LM = 13, FRONT_G = 14 };
     const int norms[CASES] = {LIMPID_LOSS_NORM_BATCH, LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG, LIMPID_LOSS_NORM_ITEM,
                               LIMPID_LOSS_NORM_NOISE, LIMPID_LOSS_NORM_NOISE_DB,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM,
-                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG};
+                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
+                              LIMPID_LOSS_NORM_ITEM};
     const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f, 0.0f, 0.5f, 0.5f, 0.5f,
-                                0.0f, 0.5f, 0.0f, 0.5f};
+                                0.0f, 0.5f, 0.0f, 0.5f, 0.5f};
     /* GATE_L, GATE_LM: the gate's own term (gate_loss), alone (ITEM) and with the PHASE mask
      * loss (LOG: the item scale k shared by both terms) */
-    const float gates[CASES] = {[GATE_L] = 0.5f, [GATE_LM] = 2.0f};
+    const float gates[CASES] = {[GATE_L] = 0.5f, [GATE_LM] = 2.0f, [FRONT_G] = 0.5f};
     /* GATE, GATE_M: the gated floor head (floor_gate), without and with the PHASE mask loss */
     limpid_config gcfg = cfg;
     gcfg.floor_gate = 1;
@@ -807,10 +808,18 @@ START_TEST(test_objective_gradient)
     fcfg.front_frames = 3;
     fcfg.front_cond = 2;
     ck_assert_int_eq(limpid_config_check(&fcfg, NULL, 0), LIMPID_OK);
-    lpi_net_layout FL;
+    /* FRONT_G: the front end with the gated head (gate offsets), both terms */
+    limpid_config fgcfg = fcfg;
+    fgcfg.floor_gate = 1;
+    ck_assert_int_eq(limpid_config_check(&fgcfg, NULL, 0), LIMPID_OK);
+    lpi_net_layout FL, FGL;
     ck_assert_int_eq(lpi_net_layout_init(&FL, &fcfg), LIMPID_OK);
-    /* the front case's directions: layer 1, layer 2, layer 3 (weights and biases each) */
+    ck_assert_int_eq(lpi_net_layout_init(&FGL, &fgcfg), LIMPID_OK);
+    ck_assert_int_eq(FGL.fg, 1);
+    /* the front cases' directions: layer 1, layer 2, layer 3 (weights and biases each) */
     const size_t lo[DIRS] = {FL.fw1, FL.fw2, FL.fw3}, hi[DIRS] = {FL.fw2, FL.fw3, FL.n_params};
+    const size_t glo[DIRS] = {FGL.fw1, FGL.fw2, FGL.fw3},
+                 ghi[DIRS] = {FGL.fw2, FGL.fw3, FGL.n_params};
     for (int cs = 0; cs < CASES; cs++) {
         const int norm = norms[cs];
         limpid_train_config tc;
@@ -824,6 +833,7 @@ START_TEST(test_objective_gradient)
         tc.warmup = 0;
         limpid_trainer *t = NULL;
         const limpid_config *ccfg = cs == FRONT                         ? &fcfg
+                                    : cs == FRONT_G                     ? &fgcfg
                                     : (cs == NOISE_A || cs == PHASE_A)  ? &acfg
                                     : cs >= GATE                        ? &gcfg
                                                                         : &cfg;
@@ -849,13 +859,16 @@ START_TEST(test_objective_gradient)
                 v[i] = lpi_rng_normal(&r);
                 if (cs == FRONT && (i < lo[d] || i >= hi[d]))
                     v[i] = 0.0f; /* directions in one front-end layer each */
+                if (cs == FRONT_G && (i < glo[d] || i >= ghi[d]))
+                    v[i] = 0.0f;
                 gv += (double)g[i] * v[i];
                 vv += (double)v[i] * v[i];
             }
             ck_assert(fabs(gv) > 0.0); /* the direction moves the objective */
             /* ~1e-3 per weight; 2e-4 in the front end, whose ReLU kinks a larger step
              * crosses often enough to bend the difference by several per cent */
-            const float h = (float)((cs == FRONT ? 2e-4 : 1e-3) / sqrt(vv / (double)n));
+            const float h =
+                (float)((cs == FRONT || cs == FRONT_G ? 2e-4 : 1e-3) / sqrt(vv / (double)n));
             for (size_t i = 0; i < n; i++)
                 q[i] = p[i] + h * v[i];
             ck_assert_int_eq(lpi_trainer_loss_grad(t, q, clean, noisy, NULL, isse_p, NULL, NULL),
@@ -905,12 +918,18 @@ START_TEST(test_objective_gradient)
     lpi_net_layout GL;
     ck_assert_int_eq(lpi_net_layout_init(&GL, &gcfg), LIMPID_OK);
     const int GF = GL.Cx / 2;
-    for (int cs = GATE; cs <= GATE_LM; cs++) {
+    for (int cs = GATE; cs <= GATE_LM; cs++) { /* (FRONT_G has another layout) */
         double o3 = 0.0;
         for (int o = 2 * GF; o < GL.Co; o++)
             for (int c = 0; c < GL.C; c++)
                 o3 += fabs(gsave[cs][GL.final_w + (size_t)o * GL.C + c]);
         ck_assert_msg(o3 > 0.0, "case %d: no gradient on the gate's weights", cs);
+    }
+    { /* the front end's gate row gets a gradient */
+        double gr = 0.0;
+        for (int c = 0; c < FGL.fh; c++)
+            gr += fabs(gsave[FRONT_G][FGL.fw3 + (size_t)(1 + FGL.fr) * FGL.fh + c]);
+        ck_assert_msg(gr > 0.0, "no gradient on the front end's gate row");
     }
     /* the gate's term changes the gradient (GATE against GATE_L, both ITEM without the mask
      * loss) */
@@ -919,6 +938,7 @@ START_TEST(test_objective_gradient)
     lpi_net_layout_free(&GL);
     lpi_net_layout_free(&L);
     lpi_net_layout_free(&FL);
+    lpi_net_layout_free(&FGL);
     for (int k = 0; k < CASES; k++)
         free(gsave[k]);
 }

@@ -184,8 +184,6 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         BAD("floor_gate %d is not 0 or 1", c->floor_gate);
     if (c->floor_gate && (c->head != LIMPID_HEAD_WIENER_FLOOR || !floor_cond))
         BAD("floor_gate needs a denoiser with the wiener_floor head");
-    if (c->floor_gate && c->front_hidden > 0)
-        BAD("floor_gate does not go with a per-bin front end (front_hidden > 0)");
     if (c->cond_snr != 0 && c->cond_snr != 1)
         BAD("cond_snr %d is not 0 or 1", c->cond_snr);
     if (c->cond_snr && !floor_cond)

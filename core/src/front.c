@@ -8,10 +8,13 @@
  * the item's first are zero. Input u[k], k = ((ch (2 fnb + 1)) + (g - f + fnb)) fnt + dt
  * (frame n - dt); then h1 = relu(w1 u + b1), h2 = relu(w2 h1 + b2), y = w3 h2 + b3, y[0] the
  * bin's threshold offset (added to the head's o1, see lpi_front_add) and y[1 + r] extra
- * conditioning rows 2F + r F + f that the network's cond path sees with the others.
+ * conditioning rows 2F + r F + f that the network's cond path sees with the others; with
+ * floor_gate a last output y[1 + fr], the bin's gate offset (added to the head's o3): the gate
+ * then sees each bin's own patch, not only the stack's 48-channel read-out.
  *
- * The conditioning buffer of a model with a front end has Cc + F rows: [0, Cc) what the
- * network reads (Cc = (2 + fr) F) and [Cc, Cc + F) the threshold offsets. Its values depend
+ * The conditioning buffer of a model with a front end has Cc + F (+ F with floor_gate) rows:
+ * [0, Cc) what the network reads (Cc = (2 + fr) F), [Cc, Cc + F) the threshold offsets and
+ * [Cc + F, Cc + 2F) the gate offsets. Its values depend
  * on the noisy input only, so inference computes them once per block (not per sampling
  * step), and the streaming engine once per frame from a window of the last fnt frames.
  * The position order within a chunk is bin-major (p = f * nfr + j), so each bin's frames
@@ -30,7 +33,7 @@ struct lpi_front_ws {
     float *col;  /* [fk][P] the patches */
     float *h1;   /* [fh][P] */
     float *h2;   /* [fh][P] */
-    float *y;    /* [1 + fr][P] outputs, then (backward) their gradients */
+    float *y;    /* [1 + fr + fg][P] outputs, then (backward) their gradients */
     float *d1;   /* [fh][P] backward only */
     float *d2;   /* [fh][P] backward only */
     int blas;    /* products through lpi_gemm (offline, training) or plain loops (stream) */
@@ -38,7 +41,7 @@ struct lpi_front_ws {
 
 size_t lpi_front_ncond_rows(const lpi_net_layout *L)
 {
-    return (size_t)L->Cc + (L->fh > 0 ? (size_t)L->Fb : 0);
+    return (size_t)L->Cc + (L->fh > 0 ? (size_t)(1 + L->fg) * (size_t)L->Fb : 0);
 }
 
 lpi_front_ws *lpi_front_ws_create(const lpi_net_layout *L, int train, int stream)
@@ -54,7 +57,7 @@ lpi_front_ws *lpi_front_ws_create(const lpi_net_layout *L, int train, int stream
     w->col = malloc((size_t)L->fk * P * sizeof(float));
     w->h1 = malloc((size_t)L->fh * P * sizeof(float));
     w->h2 = malloc((size_t)L->fh * P * sizeof(float));
-    w->y = malloc((size_t)(1 + L->fr) * P * sizeof(float));
+    w->y = malloc((size_t)(1 + L->fr + L->fg) * P * sizeof(float));
     if (train) {
         w->d1 = malloc((size_t)L->fh * P * sizeof(float));
         w->d2 = malloc((size_t)L->fh * P * sizeof(float));
@@ -133,15 +136,17 @@ static void chunk_forward(const lpi_net_layout *L, const float *P, lpi_front_ws 
     lpi_bias_act(w->h1, P + L->fb1, L->fh, (size_t)n, (size_t)n, 1);
     mm(w, L->fh, n, L->fh, P + L->fw2, w->h1, 0.0f, w->h2);
     lpi_bias_act(w->h2, P + L->fb2, L->fh, (size_t)n, (size_t)n, 1);
-    mm(w, 1 + L->fr, n, L->fh, P + L->fw3, w->h2, 0.0f, w->y);
-    lpi_bias_act(w->y, P + L->fb3, 1 + L->fr, (size_t)n, (size_t)n, 0);
+    mm(w, 1 + L->fr + L->fg, n, L->fh, P + L->fw3, w->h2, 0.0f, w->y);
+    lpi_bias_act(w->y, P + L->fb3, 1 + L->fr + L->fg, (size_t)n, (size_t)n, 0);
 }
 
-/* The rows output r of the chunk goes to: the threshold offsets (r = 0) or extra cond row
- * r - 1 */
+/* The rows output r of the chunk goes to: the threshold offsets (r = 0), extra cond row
+ * r - 1 (r = 1..fr) or the gate offsets (r = 1 + fr, with fg) */
 static size_t out_row(const lpi_net_layout *L, int r)
 {
-    return r == 0 ? (size_t)L->Cc : (size_t)(2 + r - 1) * (size_t)L->Fb;
+    return r == 0 ? (size_t)L->Cc
+           : r <= L->fr ? (size_t)(2 + r - 1) * (size_t)L->Fb
+                        : (size_t)L->Cc + (size_t)L->Fb;
 }
 
 void lpi_front_forward(const lpi_net_layout *L, const float *P, lpi_front_ws *w, float *ncond,
@@ -153,7 +158,7 @@ void lpi_front_forward(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
         for (int j0 = 0; j0 < Lf; j0 += FRONT_CHUNK) {
             const int nfr = Lf - j0 < FRONT_CHUNK ? Lf - j0 : FRONT_CHUNK;
             chunk_forward(L, P, w, ncond, ld, start + (size_t)j0, nfr, start);
-            for (int r = 0; r <= L->fr; r++) {
+            for (int r = 0; r <= L->fr + L->fg; r++) {
                 const float *y = w->y + (size_t)r * F * nfr;
                 float *dst = ncond + out_row(L, r) * ld + start + (size_t)j0;
                 for (int f = 0; f < F; f++)
@@ -168,29 +173,34 @@ void lpi_front_add(const lpi_net_layout *L, float *out, size_t ldo, const float 
 {
     if (L->fh <= 0)
         return;
-    for (int f = 0; f < L->Fb; f++) {
-        float *o = out + (size_t)f * ldo;
-        const float *t = ncond + ((size_t)L->Cc + (size_t)f) * ld;
-        for (size_t n = 0; n < cols; n++)
-            o[n] += t[n];
-    }
+    /* o1 rows [0, F) (and with fg, o3 rows [2F, 3F)) get rows Cc.. of ncond */
+    for (int g = 0; g <= L->fg; g++)
+        for (int f = 0; f < L->Fb; f++) {
+            float *o = out + ((size_t)(2 * g) * L->Fb + (size_t)f) * ldo;
+            const float *t = ncond + ((size_t)L->Cc + (size_t)(g * L->Fb + f)) * ld;
+            for (size_t n = 0; n < cols; n++)
+                o[n] += t[n];
+        }
 }
 
 void lpi_front_backward(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
                         const float *ncond, size_t ld, int nb, int Lf, const float *dthr,
                         size_t ldt, const float *dcond, float *G)
 {
-    const int F = L->Fb, fh = L->fh, ny = 1 + L->fr;
+    const int F = L->Fb, fh = L->fh, ny = 1 + L->fr + L->fg;
     for (int b = 0; b < nb; b++) {
         const size_t start = (size_t)b * (size_t)Lf;
         for (int j0 = 0; j0 < Lf; j0 += FRONT_CHUNK) {
             const int nfr = Lf - j0 < FRONT_CHUNK ? Lf - j0 : FRONT_CHUNK, n = F * nfr;
             chunk_forward(L, P, w, ncond, ld, start + (size_t)j0, nfr, start);
-            /* dy: row 0 from the threshold offsets' gradient, rows 1.. from dcond */
+            /* dy: row 0 from the threshold offsets' gradient (dthr rows [0, F)), rows
+             * 1..fr from dcond, the gate's row from dthr's o3 rows [2F, 3F) */
             for (int r = 0; r < ny; r++) {
                 float *dy = w->y + (size_t)r * n;
-                const float *src = r == 0 ? dthr : dcond + (size_t)(2 + r - 1) * F * ld;
-                const size_t lds = r == 0 ? ldt : ld;
+                const float *src = r == 0      ? dthr
+                                   : r <= L->fr ? dcond + (size_t)(2 + r - 1) * F * ld
+                                                : dthr + (size_t)2 * F * ldt;
+                const size_t lds = r == 0 || r > L->fr ? ldt : ld;
                 for (int f = 0; f < F; f++)
                     memcpy(dy + (size_t)f * nfr, src + (size_t)f * lds + start + (size_t)j0,
                            (size_t)nfr * sizeof *dy);
@@ -224,6 +234,6 @@ void lpi_front_frame(const lpi_net_layout *L, const float *P, lpi_front_ws *w, f
     }
     /* before the first frame the window holds zeros: the batch path's zero padding */
     chunk_forward(L, P, w, win, (size_t)nt, (size_t)nt - 1, 1, 0);
-    for (int r = 0; r <= L->fr; r++)
+    for (int r = 0; r <= L->fr + L->fg; r++)
         memcpy(ncond + out_row(L, r), w->y + (size_t)r * F, (size_t)F * sizeof *ncond);
 }

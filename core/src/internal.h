@@ -154,7 +154,7 @@ LPI_HIDDEN void lpi_gemm_amx_pairs(int F, int N, int K, const float *A, int lda,
  *   final.w, final.b     [Co][C], [Co]   out = final.w s + final.b        (initialised to 0)
  *   front.w1, .b1        [fh][fk], [fh]  per-bin front end (front_hidden > 0), lpi_front_*:
  *   front.w2, .b2        [fh][fh], [fh]  h1 = relu(w1 u + b1), h2 = relu(w2 h1 + b2),
- *   front.w3, .b3        [1+fr][fh], [1+fr]  y = w3 h2 + b3 (w3 initialised to 0)
+ *   front.w3, .b3        [1+fr+fg][fh], [1+fr+fg]  y = w3 h2 + b3 (w3 initialised to 0)
  *
  * Dilated convolution of layer i, dilation d = 2^(i % dilation_cycle), lookahead shift
  * la_i in {0, d} (see limpid_config.lookahead): output frame n reads input frames
@@ -181,8 +181,9 @@ typedef struct lpi_net_layout {
     int has_feat_mean;
     lpi_layer_off *layer; /* [N] */
     /* per-bin front end (limpid_config.front_hidden > 0; lpi_front_*), else all 0: Fb bins,
-     * fh hidden width, fnb neighbours each side, fnt frames, fr extra cond rows, fk inputs */
-    int Fb, fh, fnb, fnt, fr, fk;
+     * fh hidden width, fnb neighbours each side, fnt frames, fr extra cond rows, fk inputs,
+     * fg 1 with floor_gate (a gate offset per bin, added to the head's o3) */
+    int Fb, fh, fnb, fnt, fr, fk, fg;
     size_t fw1, fb1, fw2, fb2, fw3, fb3;
     double front_macs_per_frame; /* once per frame, whatever the number of sampling steps */
     /* cond_snr: the network's cond rows [Fs, 2 Fs) are read as rows [0, Fs) minus themselves
@@ -259,21 +260,23 @@ typedef struct lpi_front_ws lpi_front_ws;
 LPI_HIDDEN size_t lpi_front_ncond_rows(const lpi_net_layout *L);
 LPI_HIDDEN lpi_front_ws *lpi_front_ws_create(const lpi_net_layout *L, int train, int stream);
 LPI_HIDDEN void lpi_front_ws_destroy(lpi_front_ws *w);
-/* nb items of Lf frames side by side in ncond [rows][ld]: writes rows [2F, Cc + F) from rows
- * [0, 2F) (each item's first frame has no past) */
+/* nb items of Lf frames side by side in ncond [rows][ld]: writes rows [2F, Cc + F) (with fg
+ * [2F, Cc + 2F)) from rows [0, 2F) (each item's first frame has no past) */
 LPI_HIDDEN void lpi_front_forward(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
                                   float *ncond, size_t ld, int nb, int Lf);
-/* out rows [0, F) (the head's o1, leading dimension ldo) += the threshold offsets */
+/* out rows [0, F) (the head's o1, leading dimension ldo) += the threshold offsets; with fg
+ * also out rows [2F, 3F) (the gate's o3) += the gate offsets */
 LPI_HIDDEN void lpi_front_add(const lpi_net_layout *L, float *out, size_t ldo,
                               const float *ncond, size_t ld, size_t cols);
 /* Accumulates into G the gradient of the front end given d o1 (dthr, rows [0, F), leading
- * dimension ldt) and, when fr > 0, dcond [Cc][ld] from lpi_net_backward (rows [2F, Cc)). */
+ * dimension ldt; with fg also d o3, dthr rows [2F, 3F)) and, when fr > 0, dcond [Cc][ld]
+ * from lpi_net_backward (rows [2F, Cc)). */
 LPI_HIDDEN void lpi_front_backward(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
                                    const float *ncond, size_t ld, int nb, int Lf,
                                    const float *dthr, size_t ldt, const float *dcond, float *G);
 /* Streaming: ncond[0, 2F) holds the next frame's features (frames in order); win [2F][fnt]
  * (zeroed by the caller before the first frame) keeps the window; writes ncond's rows
- * [2F, Cc + F) for this frame. */
+ * [2F, Cc + F) (with fg [2F, Cc + 2F)) for this frame. */
 LPI_HIDDEN void lpi_front_frame(const lpi_net_layout *L, const float *P, lpi_front_ws *w,
                                 float *win, float *ncond);
 

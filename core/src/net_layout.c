@@ -97,15 +97,17 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
         const int F = Cx / 2, fh = cfg->front_hidden;
         L->Fb = F; L->fh = fh; L->fnb = cfg->front_bins; L->fnt = cfg->front_frames;
         L->fr = fr;
+        L->fg = cfg->floor_gate ? 1 : 0;
+        const int ny = 1 + fr + L->fg;
         L->fk = 2 * (2 * L->fnb + 1) * L->fnt;
         ADD(L->fw1, "front.w1", fh, L->fk, 1);
         ADD(L->fb1, "front.b1", fh, 0, 0);
         ADD(L->fw2, "front.w2", fh, fh, 1);
         ADD(L->fb2, "front.b2", fh, 0, 0);
-        ADD(L->fw3, "front.w3", 1 + fr, fh, 1);
-        ADD(L->fb3, "front.b3", 1 + fr, 0, 0);
+        ADD(L->fw3, "front.w3", ny, fh, 1);
+        ADD(L->fb3, "front.b3", ny, 0, 0);
         L->front_macs_per_frame = (double)F * ((double)fh * L->fk + (double)fh * fh +
-                                               (double)(1 + fr) * fh);
+                                               (double)ny * fh);
         L->receptive_field += L->fnt - 1; /* its past frames come before the stack's */
     }
     if (cfg->feature_norm == LIMPID_FEATURE_NORM_CLASS && K > 0) {
