@@ -20,6 +20,10 @@
  *   o1* o1  the ideal and the network's threshold there (with floor_gate, the threshold
  *           the gate makes, o1 + s ln(P / M))
  *   G       the gain the head gives them (ideal: 0.01..0.1)
+ * and with floor_gate, the gate s (0 shut: the floor head; 1 open: a gain free of the level):
+ *   sN sS   its mean over the noise bins and over the speech bins (least-squares gain at
+ *           least 0.9), so whether it tells them apart (trained with gate_loss, it should be
+ *           near 1 on the first and near 0 on the second)
  * Printed per noise type (mean over its mixtures), and per mixture with -v. */
 #include "internal.h"
 
@@ -30,6 +34,7 @@
 typedef struct {
     double r2, std_ideal, static_ideal, std_net, static_net, leak, sdri;
     double nz_share, nz_snr, nz_ideal, nz_net, nz_gain; /* noise bins (below) */
+    double s_noise, s_speech; /* floor_gate: the gate's mean on noise and speech bins */
 } diag;
 
 static float *read_mono(const char *path, size_t *n)
@@ -132,11 +137,14 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
     for (size_t i = 0; i < cnt; i++)
         xt[i] = (float)(sqrt(ab) * Y[i] + sqrt(1.0 - ab) * xt[i]);
     float t = (float)cfg->steps_T;
-    lpi_net_forward(L, m->params, ws, xt, netc, &t, NULL, 1, Lf, out);
+    /* the network's input as the sampler gives it (input_scale: sqrt(abar) x_t) */
+    const float *xin = lpi_net_input(cfg, ab, xt, cnt, pred);
+    lpi_net_forward(L, m->params, ws, xin, netc, &t, NULL, 1, Lf, out);
     lpi_front_add(L, out, (size_t)Lf, nc, (size_t)Lf, (size_t)Lf);
     lpi_head_forward(cfg, out, Y, nc, xt, (size_t)Lf, pred);
     double eg = 0.0, ey = 0.0, es = 0.0, en = 0.0, ee = 0.0;
     double zw = 0.0, zall = 0.0, zl = 0.0, zi = 0.0, zo = 0.0, zg = 0.0;
+    double gn = 0.0, gs = 0.0, gw = 0.0; /* the gate on noise bins (weights zw), speech bins */
     const double ck = 1.0 / cfg->compress_exp - 1.0;
     for (int f = 0; f < F; f++)
         for (int j = 0; j < Lf; j++) {
@@ -146,8 +154,16 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
             g = g < 0.01 ? 0.01 : g > 0.99 ? 0.99 : g;
             const double mf = nc[plane + a]; /* the floor feature (ln M + 6) / 3 */
             const double lvl = log(p) - (3.0 * mf - 6.0); /* ln P - ln M */
-            if (cfg->floor_gate) /* the threshold the gate makes: o1 + s ln(P / M) */
-                out[a] += (float)(lvl / (1.0 + exp(-(out[2 * plane + a] + LPI_GATE_BIAS))));
+            if (cfg->floor_gate) { /* the threshold the gate makes: o1 + s ln(P / M) */
+                const double sg = 1.0 / (1.0 + exp(-(out[2 * plane + a] + LPI_GATE_BIAS)));
+                out[a] += (float)(lvl * sg);
+                if (g <= 0.1)
+                    gn += p * sg;
+                if (g >= 0.9) {
+                    gs += p * sg;
+                    gw += p;
+                }
+            }
             ideal[a] = (float)((log(1.0 / g - 1.0) + 2.0 * log(p)) / 2.0 - log(3.0) - 3.0 * mf +
                                6.0);
             w[a] = (float)p;
@@ -184,6 +200,8 @@ static int run_one(const limpid_model *m, const char *clean_path, const char *no
     d->nz_ideal = zw > 0.0 ? zi / zw : 0.0;
     d->nz_net = zw > 0.0 ? zo / zw : 0.0;
     d->nz_gain = zw > 0.0 ? zg / zw : 0.0;
+    d->s_noise = zw > 0.0 ? gn / zw : 0.0;
+    d->s_speech = gw > 0.0 ? gs / gw : 0.0;
     lpi_net_ws_destroy(ws);
     lpi_front_ws_destroy(fw);
     lpi_schedule_free(&sch);
@@ -227,8 +245,10 @@ int main(int argc, char **argv)
     char line[8192];
     if (!fgets(line, sizeof line, tsv)) /* header */
         line[0] = '\0';
-    printf("%-28s %3s %6s %9s %9s %9s %9s %7s %6s %5s %5s %5s %5s %5s\n", "noise", "n", "R2",
-           "std o1*", "static", "std o1", "static", "leak", "SDRi", "nz", "lvl", "o1*", "o1", "G");
+    const int gate = m->cfg.floor_gate;
+    printf("%-28s %3s %6s %9s %9s %9s %9s %7s %6s %5s %5s %5s %5s %5s%s\n", "noise", "n", "R2",
+           "std o1*", "static", "std o1", "static", "leak", "SDRi", "nz", "lvl", "o1*", "o1", "G",
+           gate ? "    sN    sS" : "");
     while (fgets(line, sizeof line, tsv)) {
         char file[4096], noise[64];
         double snr;
@@ -244,9 +264,13 @@ int main(int argc, char **argv)
         }
         if (verbose)
             printf("%-28.28s %3.0f %6.3f %9.2f %9.2f %9.2f %9.2f %7.4f %6.2f %5.2f %5.2f %5.2f "
-                   "%5.2f %5.2f  %s\n", noise, snr, d.r2, d.std_ideal, d.static_ideal, d.std_net,
+                   "%5.2f %5.2f", noise, snr, d.r2, d.std_ideal, d.static_ideal, d.std_net,
                    d.static_net, d.leak, d.sdri, d.nz_share, d.nz_snr, d.nz_ideal, d.nz_net,
-                   d.nz_gain, file);
+                   d.nz_gain);
+        if (verbose && gate)
+            printf(" %5.2f %5.2f", d.s_noise, d.s_speech);
+        if (verbose)
+            printf("  %s\n", file);
         int k = 0;
         while (k < nt && strcmp(types[k], noise) != 0)
             k++;
@@ -269,15 +293,20 @@ int main(int argc, char **argv)
         sum[k].nz_ideal += d.nz_ideal;
         sum[k].nz_net += d.nz_net;
         sum[k].nz_gain += d.nz_gain;
+        sum[k].s_noise += d.s_noise;
+        sum[k].s_speech += d.s_speech;
     }
     fclose(tsv);
     for (int k = 0; k < nt; k++) {
         const double c = count[k];
         printf("%-28s %3d %6.3f %9.2f %9.2f %9.2f %9.2f %7.4f %6.2f %5.2f %5.2f %5.2f %5.2f "
-               "%5.2f\n", types[k], count[k], sum[k].r2 / c, sum[k].std_ideal / c,
+               "%5.2f", types[k], count[k], sum[k].r2 / c, sum[k].std_ideal / c,
                sum[k].static_ideal / c, sum[k].std_net / c, sum[k].static_net / c,
                sum[k].leak / c, sum[k].sdri / c, sum[k].nz_share / c, sum[k].nz_snr / c,
                sum[k].nz_ideal / c, sum[k].nz_net / c, sum[k].nz_gain / c);
+        if (gate)
+            printf(" %5.2f %5.2f", sum[k].s_noise / c, sum[k].s_speech / c);
+        printf("\n");
     }
     limpid_model_destroy(m);
     return rc;
