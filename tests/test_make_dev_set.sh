@@ -118,6 +118,15 @@ if [ $rc = 0 ] && [ "$(tail -n +2 d6/mixtures.tsv | cut -f3,4 | sort -u)" = "$(p
 else bad "DEV_NOISE as an absolute path through links (rc $rc)" "$out
 $(cat d6/mixtures.tsv 2>/dev/null)"; fi
 
+# ---- DEV_SPEECH as an absolute path: a folder of links to voices (followed)
+mkdir -p lvoices && ln -s "$C/dev/clean_speech_tp/voice_c" lvoices/voice_c
+out=$(DEV_SPEECH=$WORK/lvoices DEV_MUSIC=none bash "$SCRIPT" "$C" d7 2 2>&1)
+rc=$?
+if [ $rc = 0 ] && [ "$(ls d7/noisy/speech | sed 's/-.*//' | sort -u)" = voice_c ] &&
+   [ "$(find d7/noisy/speech -name '*.wav' | wc -l)" = 2 ]; then
+    ok "DEV_SPEECH as an absolute path through links"
+else bad "DEV_SPEECH as an absolute path through links (rc $rc)" "$out"; fi
+
 # ---- errors
 out=$(DEV_SPEECH=clean_speech_xx bash "$SCRIPT" "$C" d4 2 2>&1)
 rc=$?

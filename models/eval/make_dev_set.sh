@@ -13,7 +13,9 @@
 # sources builds a set under training noise, to tell what a model fails to learn from what
 # fails to generalise; session 13).
 # DEV_SPEECH, DEV_MUSIC: the folders under CORPUS/dev that hold the clean speech and music
-# (defaults clean_speech and clean_music; none: no clips of that group). Session 12's third
+# (defaults clean_speech and clean_music; none: no clips of that group), or absolute paths
+# (a folder of links to some of CORPUS/clean's voices builds a set of *training* voices;
+# session 14). Session 12's third
 # dev set: DEV_SPEECH=clean_speech_tp DEV_NOISE=noise_sfx DEV_MUSIC=none, 12 items per source
 # (held-out real full-band voices under held-out recorded sound effects).
 set -euo pipefail
@@ -54,13 +56,15 @@ mix() { # kind clean_file name
   printf '%s\t%s\t%s\t%s\n' "$kind/$name-${snr}dB.wav" "$snr" \
     "$(basename "$(dirname "$nf")")" "${nf#"$NOISE_DIR"/}" >> "$MAN"
 }
+cdir() { case $1 in /*) printf '%s' "$1" ;; *) printf '%s' "$CORPUS/dev/$1" ;; esac; }
 for d in "$DEV_SPEECH" "$DEV_MUSIC"; do
-  [ "$d" = none ] || [ -d "$CORPUS/dev/$d" ] || { echo "no folder $CORPUS/dev/$d" >&2; exit 1; }
+  [ "$d" = none ] || [ -d "$(cdir "$d")" ] || { echo "no folder $(cdir "$d")" >&2; exit 1; }
 done
 group() { # group KIND FOLDER STRIDE: of each source folder under CORPUS/dev/FOLDER, every
           # STRIDE-th clip in sorted order, at most PER (FOLDER none: nothing there, no clips)
   local kind=$1 dir=$2 stride=$3 src s f
-  for src in "$CORPUS"/dev/"$dir"/*/; do
+  [ "$dir" = none ] && return 0
+  for src in "$(cdir "$dir")"/*/; do
     [ -d "$src" ] || continue
     s=$(basename "$src")
     while read -r f; do mix "$kind" "$f" "$s-$(basename "$f" .wav)"; done < <(
