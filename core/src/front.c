@@ -14,9 +14,9 @@
  *
  * The conditioning buffer of a model with a front end has Cc + F (+ F with floor_gate) rows:
  * [0, Cc) what the network reads (Cc = (2 + fr) F), [Cc, Cc + F) the threshold offsets and
- * [Cc + F, Cc + 2F) the gate offsets. Its values depend
- * on the noisy input only, so inference computes them once per block (not per sampling
- * step), and the streaming engine once per frame from a window of the last fnt frames.
+ * [Cc + F, Cc + 2F) the gate offsets. Its values depend on the noisy input only, so
+ * inference computes them once per block (not per sampling step), and the streaming engine
+ * once per frame from a window of the last fnt frames.
  * The position order within a chunk is bin-major (p = f * nfr + j), so each bin's frames
  * are contiguous both in the patch and in the rows they come from and go to.
  */

@@ -862,7 +862,7 @@ static limpid_status loss_and_grad(limpid_trainer *t, const float *params, const
                            t->Lf, t->mu + 2 * (size_t)B, NULL, t->dout, k);
     memset(t->g, 0, t->L.n_params * sizeof *t->g);
     lpi_net_backward(&t->L, params, t->ws, t->dout, t->g, NULL, t->dcond);
-    if (t->front) /* o1 = out + offsets: d offsets = d out's first bins rows */
+    if (t->front) /* o1 (o3 with the gate) = out + offsets: d offsets = those rows of d out */
         lpi_front_backward(&t->L, params, t->front, t->ncond, ld, B, t->Lf, t->dout, ld,
                            t->dcond, t->g);
     return LIMPID_OK;
