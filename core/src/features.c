@@ -380,6 +380,16 @@ static inline float softplus(float y)
     return y > 0.0f ? y + log1pf(expf(-y)) : log1pf(expf(y));
 }
 
+/* The Bernoulli divergence KL(t || sigmoid(y)) = t ln t + (1 - t) ln(1 - t) + softplus(y) - t y
+ * (t ln(t / s) + (1 - t) ln((1 - t) / (1 - s)) with s = sigmoid(y)); its y-derivative is s - t */
+static inline float bernoulli_kl(float t, float y)
+{
+    float ent = 0.0f;
+    if (t > 0.0f && t < 1.0f)
+        ent = t * logf(t) + (1.0f - t) * log1pf(-t);
+    return ent + softplus(y) - t * y;
+}
+
 void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, const float *cond,
                         const float *ncond, const float *x0, const float *lw, size_t cols,
                         int nb, int Lf, const float *mu, double *isse, float *dout,
@@ -449,12 +459,8 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
                     if (gate) /* d logit / d o3 = dy3 */
                         dout[(size_t)2 * F * cols + re + n] += -0.5f * kd * dy3 * wn * (g - gt);
                 }
-                if (isse) { /* gt softplus(-y) + (1 - gt) softplus(y) = softplus(y) - gt y */
-                    float ent = 0.0f; /* gt ln gt + (1 - gt) ln (1 - gt) */
-                    if (gt > 0.0f && gt < 1.0f)
-                        ent = gt * logf(gt) + (1.0f - gt) * log1pf(-gt);
-                    s += (double)wn * (double)(ent + softplus(y) - gt * y);
-                }
+                if (isse)
+                    s += (double)wn * (double)bernoulli_kl(gt, y);
             }
         }
         if (isse)
@@ -467,10 +473,9 @@ void lpi_head_gate_loss(const limpid_config *cfg, const float *out, const float 
                         const float *mu, double *isse, float *dout, const float *k)
 {
     const int F = limpid_config_feature_channels(cfg) / 2;
-    /* linear = compressed x |compressed|^(1/a - 1) = compressed x (compressed power)^e, up to
-     * the scale beta, which the ratio st does not see */
-    const float e = 0.5f * (1.0f / cfg->compress_exp - 1.0f);
-    const int half = cfg->compress_exp == 0.5f; /* e = 1/2: a square root, no powf */
+    /* linear = compressed x |compressed|^(1/a - 1) (lpi_decompress_bin), up to the scale beta,
+     * which the ratio st does not see */
+    const double kc = 1.0 / (double)cfg->compress_exp - 1.0;
     float *d3 = dout ? dout + (size_t)2 * F * cols : NULL;
     const float *o3 = out + (size_t)2 * F * cols;
     for (int b = 0; b < nb; b++) {
@@ -483,24 +488,18 @@ void lpi_head_gate_loss(const limpid_config *cfg, const float *out, const float 
             const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
             const float *w = lw ? lw + (size_t)f * cols : NULL;
             for (size_t n = n0; n < n1; n++) {
-                const float yr = cond[re + n], yi = cond[im + n];
-                const float xr = x0[re + n], xi = x0[im + n];
-                const float p = yr * yr + yi * yi, c = xr * xr + xi * xi;
-                const float fy = half ? sqrtf(p) : powf(p, e), fx = half ? sqrtf(c) : powf(c, e);
-                const float sr = xr * fx, si = xi * fx;
-                const float nr = yr * fy - sr, ni = yi * fy - si;
-                const float en = nr * nr + ni * ni, es = sr * sr + si * si;
-                const float st = en / (en + es + 1e-30f);
+                double sr, si, yr, yi;
+                lpi_decompress_bin(x0[re + n], x0[im + n], kc, &sr, &si);
+                lpi_decompress_bin(cond[re + n], cond[im + n], kc, &yr, &yi);
+                const double en = (yr - sr) * (yr - sr) + (yi - si) * (yi - si),
+                             es = sr * sr + si * si;
+                const float st = (float)(en / (en + es + 1e-30));
                 const float wn = w ? w[n] : 1.0f;
                 const float z = o3[re + n] + LPI_GATE_BIAS;
                 if (dout)
                     d3[re + n] += kd * wn * (1.0f / (1.0f + expf(-z)) - st);
-                if (isse) { /* KL(st || s) = ent(st) + softplus(z) - st z */
-                    float ent = 0.0f;
-                    if (st > 0.0f && st < 1.0f)
-                        ent = st * logf(st) + (1.0f - st) * log1pf(-st);
-                    s += (double)wn * (double)(ent + softplus(z) - st * z);
-                }
+                if (isse)
+                    s += (double)wn * (double)bernoulli_kl(st, z);
             }
         }
         if (isse)
