@@ -231,11 +231,11 @@ int cmd_info(int argc, char **argv)
         fprintf(f,
                 "  \"architecture\": {\"channels\": %d, \"layers\": %d, \"dilation_cycle\": %d, "
                 "\"embed_dim\": %d, \"embed_hidden\": %d, \"lookahead\": %d, \"n_classes\": %d, "
-                "\"head\": \"%s\", \"cond\": \"%s\", \"cond_snr\": %d, \"floor_rise\": %.7g, \"floor_slow\": %.7g, \"harmonicity\": %d, \"floor_gate\": %d, \"target\": \"%s\", \"input_scale\": \"%s\", "
+                "\"head\": \"%s\", \"cond\": \"%s\", \"cond_snr\": %d, \"floor_rise\": %.7g, \"floor_slow\": %.7g, \"harmonicity\": %d, \"floor_gate\": %d, \"bands\": %d, \"band_context\": %d, \"target\": \"%s\", \"input_scale\": \"%s\", "
                 "\"feature_norm\": \"%s\", \"schedule\": \"%s\", \"steps_T\": %d, \"beta_start\": %.7g, \"beta_end\": %.7g},\n",
                 c->channels, c->layers, c->dilation_cycle, c->embed_dim, c->embed_hidden,
                 c->lookahead, c->n_classes, cfg_head_name(c->head), cfg_cond_name(c->cond),
-                c->cond_snr, (double)c->floor_rise, (double)c->floor_slow, c->harmonicity, c->floor_gate, cfg_target_name(c->target), cfg_input_scale_name(c->input_scale),
+                c->cond_snr, (double)c->floor_rise, (double)c->floor_slow, c->harmonicity, c->floor_gate, c->bands, c->band_context, cfg_target_name(c->target), cfg_input_scale_name(c->input_scale),
                 cfg_feature_norm_name(c->feature_norm), cfg_schedule_name(c->schedule),
                 c->steps_T, (double)c->beta_start,
                 (double)c->beta_end);
@@ -337,6 +337,9 @@ int cmd_info(int argc, char **argv)
             fprintf(f, ", harmonicity rows as input");
         if (c->floor_gate)
             fprintf(f, ", gated floor head");
+        if (c->bands > 0)
+            fprintf(f, ", band-resolved stack (%d bands, %d neighbours each side)", c->bands,
+                    c->band_context);
         fprintf(f, "\n");
         if (names) {
             fprintf(f, "classes          ");

@@ -140,6 +140,10 @@ static void explain_unsupported(const limpid_model *m, int rate, char *buf, size
                  "add that to the delay; live denoising needs a causal model (trained with "
                  "'lookahead = 0' in its config file)", mi.lookahead_frames,
                  mi.lookahead_frames == 1 ? "" : "s", 1000.0 * mi.lookahead_frames * cfg->hop / cfg->sample_rate);
+    else if (cfg->bands > 0)
+        snprintf(buf, len, "it has a band-resolved network ('bands = %d'), which the "
+                 "real-time engine does not run yet; 'limpid denoise' runs it offline",
+                 cfg->bands);
     else if (cfg->head == LIMPID_HEAD_DIRECT)
         snprintf(buf, len, "its output head is 'direct'; the real-time engine needs a gain or "
                  "Wiener head");

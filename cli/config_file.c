@@ -59,6 +59,8 @@ static const key_def keys[] = {
     {"floor_slow", K_FLOAT, M(floor_slow), 0, 16, 0},
     {"harmonicity", K_INT, M(harmonicity), 0, 1, 0},
     {"floor_gate", K_INT, M(floor_gate), 0, 1, 0},
+    {"bands", K_INT, M(bands), 0, 64, 0},
+    {"band_context", K_INT, M(band_context), 0, 16, 0},
     {"sample_rate", K_INT, M(sample_rate), 8000, 384000, 0},
     {"lr", K_FLOAT, T(lr), 0, 1, 1},
     {"lr_min", K_FLOAT, T(lr_min), 0, 1, 0},

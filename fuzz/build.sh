@@ -18,7 +18,7 @@ CC=${CC:-clang}
 mkdir -p "$out" "$out/corpus" "$here/corpus/model"
 
 # Only the sources the loader needs, so others' work in progress cannot break this build.
-src="$root/core/src/common.c $root/core/src/config.c $root/core/src/net_layout.c
+src="$root/core/src/common.c $root/core/src/config.c $root/core/src/net_layout.c $root/core/src/band.c
      $root/core/src/container.c $root/core/src/model_io.c"
 cflags="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -I$root/core/include -I$root/core/src"
 libs="$(pkg-config --libs openblas) -lm -lpthread"

@@ -87,5 +87,11 @@ int main(int argc, char **argv)
     c.front_bins = 1;
     c.front_frames = 2;
     bad |= save(&c, 10, argv[1], "denoise-stft-front-gate.lpm");
+    c.front_hidden = c.front_bins = c.front_frames = 0; /* a band-resolved stack (arch.bands,
+                                                           arch.band_context) */
+    c.cond_snr = 0;
+    c.bands = 8;
+    c.band_context = 2;
+    bad |= save(&c, 11, argv[1], "denoise-stft-bands.lpm");
     return bad;
 }

@@ -780,20 +780,21 @@ START_TEST(test_objective_gradient)
     /* cases: the three normalisations, then ITEM and LOG with the mask loss, then ITEM with
      * the mask loss and a per-bin front end (threshold offsets and extra cond rows), the
      * linear-domain losses, then ITEM with the PHASE form of the mask loss (a = 0.5, a = 0.3) */
-    enum { CASES = 15, FRONT = 5, NOISE = 6, NOISE_A = 7, PHASE = 8, PHASE_A = 9, GATE = 10,
-           GATE_M = 11, GATE_L = 12, GATE_LM = 13, FRONT_G = 14 };
+    enum { CASES = 16, FRONT = 5, NOISE = 6, NOISE_A = 7, PHASE = 8, PHASE_A = 9, GATE = 10,
+           GATE_M = 11, GATE_L = 12, GATE_LM = 13, FRONT_G = 14, BAND = 15 };
     const int norms[CASES] = {LIMPID_LOSS_NORM_BATCH, LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG, LIMPID_LOSS_NORM_ITEM,
                               LIMPID_LOSS_NORM_NOISE, LIMPID_LOSS_NORM_NOISE_DB,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM,
                               LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_LOG,
-                              LIMPID_LOSS_NORM_ITEM};
+                              LIMPID_LOSS_NORM_ITEM, LIMPID_LOSS_NORM_ITEM};
     const float masks[CASES] = {0.0f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f, 0.0f, 0.5f, 0.5f, 0.5f,
-                                0.0f, 0.5f, 0.0f, 0.5f, 0.5f};
+                                0.0f, 0.5f, 0.0f, 0.5f, 0.5f, 0.5f};
     /* GATE_L, GATE_LM: the gate's own term (gate_loss), alone (ITEM) and with the PHASE mask
      * loss (LOG: the item scale k shared by both terms) */
-    const float gates[CASES] = {[GATE_L] = 0.5f, [GATE_LM] = 2.0f, [FRONT_G] = 0.5f};
+    const float gates[CASES] = {[GATE_L] = 0.5f, [GATE_LM] = 2.0f, [FRONT_G] = 0.5f,
+                                [BAND] = 0.5f};
     /* GATE, GATE_M: the gated floor head (floor_gate), without and with the PHASE mask loss */
     limpid_config gcfg = cfg;
     gcfg.floor_gate = 1;
@@ -812,6 +813,11 @@ START_TEST(test_objective_gradient)
     limpid_config fgcfg = fcfg;
     fgcfg.floor_gate = 1;
     ck_assert_int_eq(limpid_config_check(&fgcfg, NULL, 0), LIMPID_OK);
+    /* BAND: the band-resolved stack (bands) with the gated head, both terms */
+    limpid_config bcfg = gcfg;
+    bcfg.bands = cfg.n_fft / 8 < 6 ? cfg.n_fft / 8 : 6;
+    bcfg.band_context = 1;
+    ck_assert_int_eq(limpid_config_check(&bcfg, NULL, 0), LIMPID_OK);
     lpi_net_layout FL, FGL;
     ck_assert_int_eq(lpi_net_layout_init(&FL, &fcfg), LIMPID_OK);
     ck_assert_int_eq(lpi_net_layout_init(&FGL, &fgcfg), LIMPID_OK);
@@ -834,6 +840,7 @@ START_TEST(test_objective_gradient)
         limpid_trainer *t = NULL;
         const limpid_config *ccfg = cs == FRONT                         ? &fcfg
                                     : cs == FRONT_G                     ? &fgcfg
+                                    : cs == BAND                        ? &bcfg
                                     : (cs == NOISE_A || cs == PHASE_A)  ? &acfg
                                     : cs >= GATE                        ? &gcfg
                                                                         : &cfg;

@@ -310,6 +310,18 @@ typedef struct limpid_config {
      * (docs/design.md). Untrained s = 0.047: nearly the floor head. Not with a per-bin front
      * end. 0 or 1. */
     int floor_gate;
+
+    /* WIENER_FLOOR denoiser: > 0 = a band-resolved stack. The WaveNet runs over (item, band)
+     * pairs with weights shared by the bands: each of `bands` ERB-spaced triangular bands
+     * gets its own inputs (its level and its floor's, band_context neighbours each side, the
+     * frame's whole band shape, which band it is) and its own outputs (the head's o1, g2 and,
+     * gated, o3, spread back to the bins by the same triangles), where the plain stack sees
+     * the frame through one projection to `channels` and reads every bin out of it. Costs
+     * about `bands` times a stack of the same width per frame: use a narrow one (16). 0
+     * (none) or 4..64 and at most n_fft / 8 bands; not with a per-bin front end, floor_slow,
+     * harmonicity or cond_snr; no streaming yet (offline denoising only). */
+    int bands;
+    int band_context; /* neighbouring bands seen each side: 0..16 (needs bands > 0) */
 } limpid_config;
 
 /* conditioning rows added by limpid_config.harmonicity */

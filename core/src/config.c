@@ -184,6 +184,21 @@ limpid_status limpid_config_check(const limpid_config *c, char *err, size_t errl
         BAD("floor_gate %d is not 0 or 1", c->floor_gate);
     if (c->floor_gate && (c->head != LIMPID_HEAD_WIENER_FLOOR || !floor_cond))
         BAD("floor_gate needs a denoiser with the wiener_floor head");
+    if (c->bands != 0 && (c->bands < 4 || c->bands > 64))
+        BAD("bands %d is not 0 (none) or 4..64", c->bands);
+    if (c->band_context < 0 || c->band_context > 16)
+        BAD("band_context %d is outside 0..16", c->band_context);
+    if (c->band_context > 0 && c->bands == 0)
+        BAD("band_context needs a band-resolved stack (bands > 0)");
+    if (c->bands > 0) {
+        if (c->head != LIMPID_HEAD_WIENER_FLOOR || !floor_cond || c->domain != LIMPID_DOMAIN_STFT)
+            BAD("a band-resolved stack (bands) needs an STFT denoiser with the wiener_floor head");
+        if (c->bands > c->n_fft / 8)
+            BAD("%d bands are more than n_fft / 8 = %d", c->bands, c->n_fft / 8);
+        if (c->front_hidden > 0 || c->floor_slow != 0.0f || c->harmonicity || c->cond_snr)
+            BAD("a band-resolved stack (bands) does not go with a per-bin front end, "
+                "floor_slow, harmonicity or cond_snr");
+    }
     if (c->cond_snr != 0 && c->cond_snr != 1)
         BAD("cond_snr %d is not 0 or 1", c->cond_snr);
     if (c->cond_snr && !floor_cond)

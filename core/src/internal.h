@@ -189,6 +189,10 @@ typedef struct lpi_net_layout {
     /* cond_snr: the network's cond rows [Fs, 2 Fs) are read as rows [0, Fs) minus themselves
      * (level above the floor; lpi_net_*), else 0 */
     int Fs;
+    /* band-resolved stack (limpid_config.bands > 0; band.c), else NULL: the parameter table
+     * above is band->in's (the stack over (item, band) pairs), while Cx, Cc and Co stay the
+     * per-bin sizes every caller uses; lpi_net_* route through it */
+    struct lpi_band_net *band;
     size_t n_params;
     int n_tensors;
     struct lpi_tensor_desc *tensors; /* [n_tensors], in offset order */
@@ -205,6 +209,34 @@ typedef struct lpi_tensor_desc {
     size_t count;
     int decay;     /* AdamW weight decay applies (matrices yes, biases/tables no) */
 } lpi_tensor_desc;
+
+/* Band-resolved stack (band.c; see its header for the bands and the inputs). */
+typedef struct lpi_band lpi_band;
+typedef struct lpi_band_net {
+    lpi_band *bands;
+    int NB;
+    lpi_net_layout in; /* the stack over B NB items: Cx 1, Cc lpi_band_cond_rows, Co Co / F;
+                          its layer and tensor tables are the outer layout's */
+} lpi_band_net;
+LPI_HIDDEN int lpi_band_cond_rows(int NB, int R);
+/* NULL on bad sizes (needs 2 <= NB <= F) or no memory */
+LPI_HIDDEN lpi_band *lpi_band_create(int F, int NB, int R, double nyquist_hz);
+LPI_HIDDEN void lpi_band_destroy(lpi_band *b);
+/* bin f's lower band and its weight there (band k0 + 1 gets 1 - w0) */
+LPI_HIDDEN void lpi_band_weights(const lpi_band *b, int f, int *k0, float *w0);
+LPI_HIDDEN int lpi_band_centre(const lpi_band *b, int k);
+/* floats of scratch lpi_band_inputs needs for nc = B Lf columns */
+LPI_HIDDEN size_t lpi_band_scratch(const lpi_band *b, size_t nc);
+/* The stack's inputs from x [2F][B Lf] (x_t's compressed complex rows; NULL: bx not made) and
+ * cond [>= 2F][B Lf] (log power, log floor rows; bc NULL: not made): bx [1][B NB Lf], bc
+ * [Cc'][B NB Lf] */
+LPI_HIDDEN void lpi_band_inputs(const lpi_band *b, const float *x, const float *cond, int B,
+                                int Lf, float *bx, float *bc, float *scratch);
+/* out [rows F][B Lf] from the stack's bo [rows][B NB Lf]; and its transpose (dbo written) */
+LPI_HIDDEN void lpi_band_spread(const lpi_band *b, int rows, const float *bo, int B, int Lf,
+                                float *out);
+LPI_HIDDEN void lpi_band_spread_bwd(const lpi_band *b, int rows, const float *dout, int B,
+                                    int Lf, float *dbo);
 
 /* Build the layout of cfg (checked beforehand). Frees with lpi_net_layout_free. */
 LPI_HIDDEN limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg);

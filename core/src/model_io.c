@@ -22,6 +22,8 @@
  *   arch.floor_slow (f64; optional: files without it are 0, no slow track)
  *   arch.harmonicity (i64; optional: files without it are 0, no harmonicity rows)
  *   arch.floor_gate (i64; optional: files without it are 0; 1: final.* has 3 rows per bin)
+ *   arch.bands, arch.band_context (i64; optional: files without them are 0, the plain stack;
+ *   bands > 0: the tensors are the band-resolved stack's, band.c)
  *   prov.created, prov.tool_version, prov.data, prov.command (str; optional)
  *   prov.seed, prov.train_steps (i64 holding the u64 bits; optional)
  *   prov.train_seconds, prov.final_loss, prov.val_loss (f64, NaN allowed; optional)
@@ -223,6 +225,8 @@ static const cfg_field cfg_fields[] = {
     F_FLT_OPT("arch.floor_slow", floor_slow),
     F_INT_OPT("arch.harmonicity", harmonicity),                         /* 0.1.0, session 13 */
     F_INT_OPT("arch.floor_gate", floor_gate),
+    F_INT_OPT("arch.bands", bands),                                     /* 0.1.0, session 15 */
+    F_INT_OPT("arch.band_context", band_context),
 };
 #undef F_INT
 #undef F_INT_OPT

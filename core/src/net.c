@@ -359,14 +359,47 @@ struct lpi_net_ws {
     int cache_cond; /* inference: keep c between forwards until lpi_net_cond_changed */
     int cond_stale;
     int cond_nc;
+    /* band-resolved stack (L->band): the stack's own workspace for B NB items and its
+     * inputs and outputs (band.c); every buffer above is unused */
+    lpi_net_ws *inner;
+    float *bx, *bc, *bo; /* [1], [Cc'], [Co'] rows of B NB Lmax columns */
+    float *bt;           /* [B NB] each item's step, repeated per band */
+    float *bscr;         /* lpi_band_scratch */
 };
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static lpi_net_ws *band_ws_create(const lpi_net_layout *L, int B, int Lmax, int train)
+{
+    const lpi_band_net *bn = L->band;
+    const size_t cap = (size_t)B * (size_t)Lmax, capb = cap * (size_t)bn->NB;
+    if (capb > (size_t)INT_MAX)
+        return NULL;
+    lpi_net_ws *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return NULL;
+    ws->C = L->C; ws->N = L->N; ws->E = L->E; ws->H = L->H;
+    ws->Cx = L->Cx; ws->Cc = L->Cc; ws->Co = L->Co; ws->K = L->K;
+    ws->Bmax = B; ws->Lmax = Lmax; ws->train = train != 0;
+    ws->inner = lpi_net_ws_create(&bn->in, B * bn->NB, Lmax, train);
+    ws->bx = malloc(capb * sizeof *ws->bx);
+    ws->bc = malloc((size_t)bn->in.Cc * capb * sizeof *ws->bc);
+    ws->bo = malloc((size_t)bn->in.Co * capb * sizeof *ws->bo);
+    ws->bt = malloc((size_t)B * bn->NB * sizeof *ws->bt);
+    ws->bscr = malloc(lpi_band_scratch(bn->bands, cap) * sizeof *ws->bscr);
+    if (!ws->inner || !ws->bx || !ws->bc || !ws->bo || !ws->bt || !ws->bscr) {
+        lpi_net_ws_destroy(ws);
+        return NULL;
+    }
+    return ws;
+}
 
 lpi_net_ws *lpi_net_ws_create(const lpi_net_layout *L, int B, int Lmax, int train)
 {
     if (!L || B < 1 || Lmax < 1)
         return NULL;
+    if (L->band)
+        return band_ws_create(L, B, Lmax, train);
     lpi_net_ws *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
@@ -448,6 +481,12 @@ void lpi_net_ws_destroy(lpi_net_ws *ws)
     free(ws->amx);
     free(ws->colb);
     free(ws->mem);
+    lpi_net_ws_destroy(ws->inner);
+    free(ws->bx);
+    free(ws->bc);
+    free(ws->bo);
+    free(ws->bt);
+    free(ws->bscr);
     free(ws);
 }
 
@@ -455,6 +494,8 @@ limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on)
 {
     if (!ws || ws->train)
         return LIMPID_ERR_INVALID;
+    if (ws->inner)
+        return lpi_net_ws_use_bf16(ws->inner, on);
     if (!on) {
         free(ws->amx);
         free(ws->colb);
@@ -721,10 +762,41 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
     return s;
 }
 
+/* The band-resolved stack (band.c): inputs per (item, band), the stack over B NB items, its
+ * rows spread back to the bins */
+static void band_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws, const float *x,
+                         const float *cond, const float *t, int B, int Lf, float *out)
+{
+    const lpi_band_net *bn = L->band;
+    const int NB = bn->NB, nc = B * Lf;
+    assert(ws->inner && B <= ws->Bmax && (size_t)nc <= (size_t)ws->Bmax * ws->Lmax);
+    /* the band conditioning only when the per-bin one may have changed (cache_cond) */
+    const int remake = ws->train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc;
+    lpi_band_inputs(bn->bands, x, remake ? cond : NULL, B, Lf, ws->bx, remake ? ws->bc : NULL,
+                    ws->bscr);
+    if (remake) {
+        lpi_net_cond_changed(ws->inner);
+        ws->cond_stale = 0;
+        ws->cond_nc = nc;
+    }
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < NB; k++)
+            ws->bt[b * NB + k] = t[b];
+    lpi_net_forward(&bn->in, P, ws->inner, ws->bx, ws->bc, ws->bt, NULL, B * NB, Lf, ws->bo);
+    lpi_band_spread(bn->bands, bn->in.Co, ws->bo, B, Lf, out);
+    ws->B = B;
+    ws->Lf = Lf;
+    ws->ready = ws->train;
+}
+
 void lpi_net_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws, const float *x,
                      const float *cond, const float *t, const int *cls, int B, int Lf,
                      float *out)
 {
+    if (L->band) {
+        band_forward(L, P, ws, x, cond, t, B, Lf, out);
+        return;
+    }
     const float *s = forward_trunk(L, P, ws, x, cond, t, cls, B, Lf);
     const int C = L->C, Co = L->Co, nc = B * Lf;
     k_fill_rows(out, P + L->final_b, Co, nc);
@@ -759,6 +831,15 @@ void lpi_net_backward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws,
                       const float *dout, float *G, float *dx, float *dcond)
 {
     assert(ws && ws->train && ws->ready);
+    if (L->band) {
+        /* no gradient to the inputs: they are band levels of data (callers pass NULL) */
+        assert(!dx && !dcond);
+        (void)dx;
+        (void)dcond;
+        lpi_band_spread_bwd(L->band->bands, L->band->in.Co, dout, ws->B, ws->Lf, ws->bo);
+        lpi_net_backward(&L->band->in, P, ws->inner, ws->bo, G, NULL, NULL);
+        return;
+    }
     const int C = L->C, N = L->N, Cx = L->Cx, Cc = L->Cc, Co = L->Co, H = L->H, E = L->E;
     const int B = ws->B, Lf = ws->Lf, nc = B * Lf;
     const size_t plane = (size_t)C * nc;
@@ -898,6 +979,13 @@ void lpi_net_ws_cache_cond(lpi_net_ws *ws, int on)
 {
     ws->cache_cond = on && !ws->train;
     ws->cond_stale = 1;
+    if (ws->inner)
+        lpi_net_ws_cache_cond(ws->inner, on);
 }
 
-void lpi_net_cond_changed(lpi_net_ws *ws) { ws->cond_stale = 1; }
+void lpi_net_cond_changed(lpi_net_ws *ws)
+{
+    ws->cond_stale = 1;
+    if (ws->inner)
+        lpi_net_cond_changed(ws->inner);
+}

@@ -9,10 +9,11 @@ static int layer_dilation(const limpid_config *cfg, int i)
     return 1 << (i % cfg->dilation_cycle);
 }
 
+static limpid_status layout_build(lpi_net_layout *L, const limpid_config *cfg, int Cx, int Cc,
+                                  int Co, int fr);
+
 limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
 {
-    memset(L, 0, sizeof *L);
-    const int C = cfg->channels, N = cfg->layers, E = cfg->embed_dim, H = cfg->embed_hidden;
     const int Cx = limpid_config_feature_channels(cfg);
     const int fr = cfg->front_hidden > 0 ? cfg->front_cond : 0;
     const int Cc = cfg->task != LIMPID_TASK_DENOISE ? 0
@@ -22,6 +23,39 @@ limpid_status lpi_net_layout_init(lpi_net_layout *L, const limpid_config *cfg)
                                                            + (cfg->harmonicity ? LIMPID_HARM_ROWS : 0);
     /* DIRECT: the target; GAIN: g1[bins], g2[bins] = 2*bins = Cx; floor_gate: o3[bins] more */
     const int Co = Cx + (cfg->floor_gate ? Cx / 2 : 0);
+    if (cfg->bands <= 0)
+        return layout_build(L, cfg, Cx, Cc, Co, fr);
+    /* band-resolved: the table is the stack over (item, band) pairs (band.c) */
+    const int F = Cx / 2, NB = cfg->bands;
+    lpi_band_net *bn = calloc(1, sizeof *bn);
+    if (!bn)
+        return LIMPID_ERR_NOMEM;
+    bn->NB = NB;
+    bn->bands = lpi_band_create(F, NB, cfg->band_context, 0.5 * cfg->sample_rate);
+    limpid_status st = bn->bands ? layout_build(L, cfg, 1, lpi_band_cond_rows(NB, cfg->band_context),
+                                                Co / F, 0)
+                                 : LIMPID_ERR_NOMEM;
+    if (st != LIMPID_OK) {
+        lpi_band_destroy(bn->bands);
+        free(bn);
+        return st;
+    }
+    bn->in = *L;
+    L->Cx = Cx;
+    L->Cc = Cc;
+    L->Co = Co;
+    L->band = bn;
+    /* per frame: NB columns of the inner stack, the band levels (3 rows of F bins, 2 MACs
+     * each) and the spread of Co / F rows back to the bins (2 MACs per bin and row) */
+    L->macs_per_frame = bn->in.macs_per_frame * NB + 6.0 * F + 2.0 * Co;
+    return LIMPID_OK;
+}
+
+static limpid_status layout_build(lpi_net_layout *L, const limpid_config *cfg, int Cx, int Cc,
+                                  int Co, int fr)
+{
+    memset(L, 0, sizeof *L);
+    const int C = cfg->channels, N = cfg->layers, E = cfg->embed_dim, H = cfg->embed_hidden;
     const int K = cfg->task == LIMPID_TASK_TEXTURE ? cfg->n_classes : 0;
     L->C = C; L->N = N; L->E = E; L->H = H; L->Cx = Cx; L->Cc = Cc; L->Co = Co; L->K = K;
     L->Fs = cfg->cond_snr && Cc > 0 ? Cx / 2 : 0;
@@ -134,6 +168,11 @@ void lpi_net_layout_free(lpi_net_layout *L)
     free(L->tensors);
     L->layer = NULL;
     L->tensors = NULL;
+    if (L->band) { /* its inner layout shares the tables just freed */
+        lpi_band_destroy(L->band->bands);
+        free(L->band);
+        L->band = NULL;
+    }
 }
 
 void lpi_net_init_params(const lpi_net_layout *L, float *params, uint64_t seed)

@@ -863,8 +863,9 @@ limpid_status limpid_stream_create(limpid_stream **out, const limpid_model *m,
     const limpid_config *cfg = &m->cfg;
     const lpi_net_layout *L = &m->layout;
     if (cfg->task != LIMPID_TASK_DENOISE || cfg->domain != LIMPID_DOMAIN_STFT ||
-        L->lookahead != 0 || cfg->head == LIMPID_HEAD_DIRECT)
-        return LIMPID_ERR_UNSUPPORTED; /* streaming needs a causal STFT denoiser */
+        L->lookahead != 0 || cfg->head == LIMPID_HEAD_DIRECT || L->band)
+        return LIMPID_ERR_UNSUPPORTED; /* streaming needs a causal STFT denoiser (and the
+                                          band-resolved stack has no streaming path yet) */
     if (o->sample_rate < 8000 || o->sample_rate > 384000 || o->max_steps < 1 ||
         o->max_steps > MAX_STEPS || !(o->strength > 0.0f && o->strength <= 1.0f))
         return LIMPID_ERR_INVALID;
