@@ -290,6 +290,24 @@ mp2=$("$LIMPID" "${TRAIN[@]}" --steps 3 --config mratio.cfg --mask-form phase -o
 [ -n "$mr" ] && [ -n "$mp" ] && [ "$mr" != "$mp" ] && [ "$mp" = "$mp2" ] &&
     ok "mask_form = phase and --mask-form phase train alike, not as ratio" ||
     bad "mask forms (ratio '$mr', phase '$mp', --mask-form phase '$mp2')"
+# a band-resolved network (bands): trains, says so in info, denoises a file to its exact length
+printf 'head = wiener_floor\ncond = logpow_floor\nfloor_gate = 1\nbands = 8\nband_context = 2\n' >band.cfg
+out=$("$LIMPID" "${TRAIN[@]}" --steps 3 --config band.cfg --gate-loss 0.5 -o band.lpd 2>&1)
+rc=$?
+info=$("$LIMPID" info band.lpd 2>&1)
+if [ $rc -eq 0 ] && grep -q "band-resolved stack (8 bands, 2 neighbours each side)" <<<"$info" &&
+    "$LIMPID" denoise --model band.lpd --threads 1 -q -o band.wav clean/tone440.wav &&
+    [ "$(soxi -s band.wav)" = "$(soxi -s clean/tone440.wav)" ]; then
+    ok "config: a band-resolved model trains, shows in info and denoises to the input's length"
+else
+    bad "band-resolved model (rc $rc)" "$out
+$info"
+fi
+printf 'head = wiener_floor\ncond = logpow_floor\nbands = 8\ncond_snr = 1\n' >bandsnr.cfg
+err=$("$LIMPID" "${TRAIN[@]}" --steps 2 --config bandsnr.cfg -o bsnr.lpd 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "band-resolved stack (bands) does not go with" <<<"$err" && [ ! -e bsnr.lpd ] &&
+    ok "config: bands with cond_snr -> exit 2, named" || bad "bands with cond_snr (rc $rc)" "$err"
 # augmentation: other training items (another loss), recorded in the model's data line
 a1=$("$LIMPID" "${TRAIN[@]}" --steps 3 --augment 1 -o aug.lpd 2>&1 | grep "final train loss")
 a0=$("$LIMPID" "${TRAIN[@]}" --steps 3 -o noaug.lpd 2>&1 | grep "final train loss")

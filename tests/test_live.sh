@@ -55,9 +55,10 @@ sox -R -n -r 48000 -c 2 short48k.wav synth 0.5 sine 500 sine 700 vol 0.3 ||
     { bad "sox failed to make the test audio"; finish; }
 printf 'lookahead = 0\n' >causal.cfg
 printf 'lookahead = 2\n' >lookahead.cfg
+printf 'lookahead = 0\nhead = wiener_floor\ncond = logpow_floor\nbands = 8\n' >band.cfg
 TRAIN=(train --task denoise --preset tiny --rate 16000 --batch 4 --crop 0.25 --threads 1
        --clean clean --noise noise --steps 20)
-for m in causal lookahead; do
+for m in causal lookahead band; do
     out=$("$LIMPID" "${TRAIN[@]}" --config $m.cfg -o $m.lpm 2>&1) ||
         { bad "train the tiny $m model" "$out"; finish; }
 done
@@ -73,6 +74,10 @@ err=$(timeout 30 "$LIMPID" live --model lookahead.lpm --seconds 1 2>&1)
 rc=$?
 [ $rc -eq 1 ] && grep -q "lookahead.lpm cannot run in real time: it looks ahead" <<<"$err" &&
     ok "non-causal model refused: $err" || bad "non-causal model refused (rc $rc)" "$err"
+err=$(timeout 30 "$LIMPID" live --model band.lpm --seconds 1 2>&1)
+rc=$?
+[ $rc -eq 1 ] && grep -q "band.lpm cannot run in real time: it has a band-resolved network" <<<"$err" &&
+    ok "band-resolved model refused: $err" || bad "band-resolved model refused (rc $rc)" "$err"
 err=$(timeout 30 "$LIMPID" live --model no-such-model.lpm 2>&1)
 rc=$?
 [ $rc -eq 1 ] && grep -q "no-such-model.lpm" <<<"$err" && ok "missing model file named" ||
