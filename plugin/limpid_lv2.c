@@ -229,7 +229,11 @@ static engine *engine_create(const char *path, double rate, int nch, int is_defa
         if (st != LIMPID_OK) {
             snprintf(err, errlen, "%s%s", limpid_strerror(st),
                      st == LIMPID_ERR_UNSUPPORTED
-                         ? " (the plugin needs a causal STFT denoising model: lookahead = 0)"
+                         ? (limpid_model_config(e->model)->bands > 0
+                                ? " (a band-resolved model has no real-time path yet; "
+                                  "'limpid denoise' runs it offline)"
+                                : " (the plugin needs a causal STFT denoising model: "
+                                  "lookahead = 0)")
                          : "");
             goto fail;
         }
