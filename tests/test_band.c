@@ -8,6 +8,8 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "net_params.h"
+
 static void band_cfg(limpid_config *cfg, int gate, int NB, int R)
 {
     ck_assert_int_eq(limpid_config_preset(cfg, "tiny", LIMPID_TASK_DENOISE, LIMPID_DOMAIN_STFT,
@@ -148,18 +150,6 @@ START_TEST(test_inputs_reference)
     lpi_band_destroy(b);
 }
 END_TEST
-
-/* Random non-zero weights everywhere (final.* too), activations O(1) */
-static void random_params(const lpi_net_layout *L, float *P, uint64_t seed)
-{
-    for (int k = 0; k < L->n_tensors; k++) {
-        const lpi_tensor_desc *td = &L->tensors[k];
-        lpi_rng r = lpi_rng_make(seed, (uint64_t)k, 99);
-        float a = td->ndim == 2 ? 1.5f / sqrtf((float)td->dims[1]) : 0.3f;
-        for (size_t i = 0; i < td->count; i++)
-            P[td->off + i] = (2.0f * lpi_rng_uniform(&r) - 1.0f) * a;
-    }
-}
 
 typedef struct bfix {
     limpid_config cfg;

@@ -7,6 +7,8 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "net_params.h"
+
 /* Small layout: 4 channels, 3 layers, dilation cycle 2 (dilations 1, 2, 1), embed 8/8. */
 enum { V_STFT_DENOISE_NONCAUSAL = 0, V_WAVE_TEXTURE_CAUSAL = 1, V_WAVE_DENOISE_LOOKAHEAD1 = 2,
        V_STFT_DENOISE_SNR = 3, N_VARIANTS = 4 };
@@ -61,19 +63,6 @@ typedef struct fixture {
     float t[2];
     int cls[2];
 } fixture;
-
-/* Random non-zero weights everywhere (final.* included: the initial zeros would hide every
- * gradient upstream), scaled so that activations stay O(1) and the gates are not saturated. */
-static void random_params(const lpi_net_layout *L, float *P, uint64_t seed)
-{
-    for (int k = 0; k < L->n_tensors; k++) {
-        const lpi_tensor_desc *td = &L->tensors[k];
-        lpi_rng r = lpi_rng_make(seed, (uint64_t)k, 99);
-        float a = td->ndim == 2 ? 1.5f / sqrtf((float)td->dims[1]) : 0.3f;
-        for (size_t i = 0; i < td->count; i++)
-            P[td->off + i] = (2.0f * lpi_rng_uniform(&r) - 1.0f) * a;
-    }
-}
 
 static void fixture_init(fixture *f, int variant, int B, int Lf, uint64_t seed)
 {

@@ -532,6 +532,13 @@ limpid_status lpi_net_ws_use_bf16(lpi_net_ws *ws, int on)
     return LIMPID_OK;
 }
 
+/* Whether a forward over nc columns must compute its conditioning again: always in training,
+ * else unless lpi_net_ws_cache_cond kept the last one and nothing changed since */
+static int cond_stale_for(const lpi_net_ws *ws, int nc)
+{
+    return ws->train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc;
+}
+
 /* The forward's products: bf16 on AMX for an inference workspace that asked for it. */
 static void fwd_gemm(lpi_net_ws *ws, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc)
@@ -685,7 +692,7 @@ static const float *forward_trunk(const lpi_net_layout *L, const float *P, lpi_n
     lpi_bias_act(h, P + L->in_b, C, nc, nc, 1);
     /* c depends only on cond, not on x_t or t: across the steps of one sampling run the
      * caller may keep it (inference only; c lives in rows of col that nothing else writes). */
-    if (Cc > 0 && (train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc)) {
+    if (Cc > 0 && cond_stale_for(ws, nc)) {
         const float *cw = P + L->cond_w;
         if (train) {
             cond = ws->cond; /* the copy (cond_snr: its rows transformed) */
@@ -771,7 +778,7 @@ static void band_forward(const lpi_net_layout *L, const float *P, lpi_net_ws *ws
     const int NB = bn->NB, nc = B * Lf;
     assert(ws->inner && B <= ws->Bmax && (size_t)nc <= (size_t)ws->Bmax * ws->Lmax);
     /* the band conditioning only when the per-bin one may have changed (cache_cond) */
-    const int remake = ws->train || !ws->cache_cond || ws->cond_stale || ws->cond_nc != nc;
+    const int remake = cond_stale_for(ws, nc);
     lpi_band_inputs(bn->bands, x, remake ? cond : NULL, B, Lf, ws->bx, remake ? ws->bc : NULL,
                     ws->bscr);
     if (remake) {

@@ -18,16 +18,11 @@ import os
 import sys
 
 import numpy as np
-from scipy.io import wavfile
+
+from bin_gains import read  # this folder's reader (int16/int32/float, first channel)
 
 N, H = 1024, 256
 WIN = np.sqrt(np.hanning(N + 1)[:N])
-
-
-def read(path):
-    _, x = wavfile.read(path)
-    x = x / 32768.0 if x.dtype == np.int16 else np.asarray(x, dtype=np.float64)
-    return x if x.ndim == 1 else x[:, 0]
 
 
 def stft(x):
