@@ -95,10 +95,10 @@ static void usage(FILE *f)
 "  --steps N         network evaluations per block, DDIM sampler (default 4)\n"
 "  --sampler NAME    ddim (deterministic, default) or ddpm (ancestral, every step)\n"
 "  --seed N          sampler noise (default 0); the same seed gives the same output\n"
-"  --block SECONDS   block length (default 30, shorter for waveform-domain models so a\n"
-"                    block's memory stays near 256 MB, and for band-resolved ones near\n"
-"                    128 MB); blocks overlap by 1 s (a quarter block when shorter than\n"
-"                    4 s), crossfaded; smaller blocks use less memory\n"
+"  --block SECONDS   block length (default: 30 s, or shorter where a block's memory would\n"
+"                    pass about 128 MB shared by the --jobs, so a run stays under 200 MB;\n"
+"                    streamed models need no blocks); blocks overlap by 1 s (a quarter\n"
+"                    block when shorter than 4 s), crossfaded; smaller blocks use less memory\n"
 "\n"
 "Performance:\n"
 "  --threads N       matrix-product threads (default: all cores; 1 when --jobs > 1)\n"
@@ -1337,8 +1337,11 @@ int cmd_denoise(int argc, char **argv)
     const int rate = cfg->sample_rate, hop = limpid_config_frame_hop(cfg);
     size_t B = (size_t)(o.block_s * rate);
     if (o.block_s == 0) {
-        /* Default: 30 s, or less where one block's scratch memory would pass about 256 MB
-         * per job. Per frame the runtime holds about 8*C floats of network workspace and
+        /* Default: 30 s, or less where the blocks' scratch memory would pass about 128 MB
+         * shared by the jobs, so that a run stays under 200 MB whatever the options (with
+         * the model, the sampler's extra buffers, a second channel and the file buffers:
+         * 256 MB per job gave 225-261 MB peaks for rt at --steps 16 or --sampler ddpm,
+         * mono and stereo). Per frame the runtime holds about 8*C floats of network workspace and
          * 9*Cx of feature planes (cond, x, out, pred, zeros, 3 sampler, features), plus two
          * hops of audio: waveform models (a frame per sample) get blocks of about 10 s.
          * A band-resolved stack runs its network on every band: per band 8*C floats of
@@ -1346,13 +1349,11 @@ int cmd_denoise(int argc, char **argv)
          * row and 3 rows of band levels. */
         double per_frame = 4.0 * (8.0 * cfg->channels +
                                   9.0 * limpid_config_feature_channels(cfg) + 2.0 * hop);
-        double budget = 256e6;
-        if (cfg->bands > 0) {
+        double budget = 128e6 / jobs;
+        if (cfg->bands > 0)
             per_frame += 4.0 * cfg->bands *
                          (8.0 * cfg->channels + 2.0 * (2 * cfg->band_context + 1) +
                           2.0 * cfg->bands + 3.0 + 1.0 + 3.0);
-            budget = 128e6; /* such a model has no streaming path: keep a job under 200 MB */
-        }
         double frames = budget / per_frame, secs = frames * hop / rate;
         B = (size_t)((secs < 30.0 ? secs : 30.0) * rate);
         if (B < (size_t)rate) /* never below 1 s (overlap 0.25 s) */
