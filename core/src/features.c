@@ -286,51 +286,154 @@ static void wiener_levels(const limpid_config *cfg, const float *cond, size_t co
  * 1e-6))^2, written as a logistic of ln q - 2 ln P so that neither side overflows. FLOOR_K = 3:
  * the untrained threshold sits at 3x the tracked minimum (a classic suppressor's setting). */
 #define FLOOR_K 3.0f
-static inline float floor_gain(float o1, float mf, float yre, float yim)
-{
-    const float p = yre * yre + yim * yim;
-    const float lq = 2.0f * (o1 + logf(FLOOR_K) + 3.0f * mf - 6.0f);
-    const float z = lq - 2.0f * logf(p + 1e-30f);
-    return 1.0f / (1.0f + expf(fminf(z, 80.0f)));
-}
+
+/* Vector forms of the head's elementwise math, VW bins at a time. Every element goes through
+ * the same vector code, the tail of a row too (padded with zeros: a silent bin, finite), so a
+ * value does not depend on where it sits or how many come with it (the streaming engine runs
+ * one frame's bins, the batch network a row of frames). */
+
+/* VW floats from p, or its first m < VW and zeros */
+#define VLDN(p, m)                                                                       \
+    ({                                                                                   \
+        lpi_vf l_;                                                                       \
+        if ((m) == VW) {                                                                 \
+            l_ = VLD(p);                                                                 \
+        } else {                                                                         \
+            float t_[VW] = {0};                                                          \
+            memcpy(t_, (p), (size_t)(m) * sizeof(float));                                \
+            l_ = VLD(t_);                                                                \
+        }                                                                                \
+        l_;                                                                              \
+    })
+/* the first m lanes of v to p */
+#define VSTN(p, v, m)                                                                    \
+    do {                                                                                 \
+        if ((m) == VW) {                                                                 \
+            VST(p, v);                                                                   \
+        } else {                                                                         \
+            float t_[VW];                                                                \
+            VST(t_, v);                                                                  \
+            memcpy((p), t_, (size_t)(m) * sizeof(float));                                \
+        }                                                                                \
+    } while (0)
+/* 1 / (1 + e^-y), the exponent clamped to +-80 (G = 0 or 1 to float precision beyond) */
+#define VSIGMOID(yin) (1.0f / (1.0f + VEXP_IN_RANGE(VCLAMP(-(yin), -80.0f, 80.0f))))
+/* e^x for x <= 0 (below -87: 0 to float precision) */
+#define VEXP_NEG(xin) VEXP_IN_RANGE(VCLAMP((xin), -87.0f, 0.0f))
+/* ln x for x >= 0, x + 1e-30 (a silent bin: finite) */
+#define VLOG0(xin) VLOG_POS((xin) + 1e-30f)
 
 /* limpid_config.floor_gate: the logit of G, y = (1 - s) d - 2 (o1 + ln FLOOR_K) with d =
- * 2 ln(P / M) and the gate s = sigmoid(o3 + LPI_GATE_BIAS) (s = 0: -z of floor_gain); *dy3 =
- * dy/do3 = -d s (1 - s) (dy/do1 = -2). */
-static inline float gated_logit(float o1, float o3, float mf, float yre, float yim, float *dy3)
-{
-    const float p = yre * yre + yim * yim;
-    const float d = 2.0f * (logf(p + 1e-30f) - (3.0f * mf - 6.0f));
-    const float s = 1.0f / (1.0f + expf(-(o3 + LPI_GATE_BIAS)));
-    *dy3 = -d * s * (1.0f - s);
-    return (1.0f - s) * d - 2.0f * (o1 + logf(FLOOR_K));
-}
+ * 2 ln(P / M) and the gate s = sigmoid(o3 + LPI_GATE_BIAS) (s = 0: the plain floor head's
+ * logit); dy3 = dy/do3 = -d s (1 - s) (dy/do1 = -2). lp = ln P, mf the floor feature. */
+#define VGATED_LOGIT(o1v, o3v, mfv, lpv, yv, dy3v)                                       \
+    do {                                                                                 \
+        const lpi_vf d_g = 2.0f * ((lpv) - (3.0f * (mfv) - 6.0f));                       \
+        const lpi_vf s_g = VSIGMOID((o3v) + LPI_GATE_BIAS);                              \
+        (dy3v) = -d_g * s_g * (1.0f - s_g);                                              \
+        (yv) = (1.0f - s_g) * d_g - 2.0f * ((o1v) + LN_FLOOR_K);                         \
+    } while (0)
+#define LN_FLOOR_K 1.0986122886681098f /* ln 3 */
+/* the plain floor head's logit y = 2 ln P - 2 (o1 + ln FLOOR_K + ln M) with the floor M from
+ * its feature mf = (ln(M + 1e-6) + 6) / 3: G = P^2 / (P^2 + (FLOOR_K e^o1 M)^2) = sigmoid(y),
+ * written as a logistic so that neither side overflows. FLOOR_K = 3: the untrained threshold
+ * sits at 3x the tracked minimum (a classic suppressor's setting). */
+#define VFLOOR_LOGIT(o1v, mfv, lpv)                                                      \
+    (2.0f * (lpv) - 2.0f * ((o1v) + LN_FLOOR_K + 3.0f * (mfv) - 6.0f))
 
-static inline float sigmoid_of_logit(float y) { return 1.0f / (1.0f + expf(fminf(-y, 80.0f))); }
+/* ln(1 + u) for u in [0, 1] to a few ulp (ln w u / (w - 1), w = 1 + u: Goldberg's form) */
+#define VLOG1P_01(uin)                                                                   \
+    ({                                                                                   \
+        const lpi_vf u1_ = (uin), w1_ = 1.0f + u1_, e1_ = w1_ - 1.0f;                    \
+        const lpi_vi z1_ = e1_ == 0.0f;                                                  \
+        VSEL(z1_, u1_, VLOG_POS(w1_) * u1_ / VSEL(z1_, VSET(1.0f), e1_));                \
+    })
+/* The Bernoulli divergence KL(t || sigmoid(y)) = t ln t + (1 - t) ln(1 - t) + softplus(y) - t y
+ * for t in [0, 1] (t ln(t / s) + (1 - t) ln((1 - t) / (1 - s)) with s = sigmoid(y)); its
+ * y-derivative is s - t. softplus(y) = max(y, 0) + ln(1 + e^-|y|). */
+#define VBERN_KL(tin, yin)                                                               \
+    ({                                                                                   \
+        const lpi_vf t2_ = (tin), y2_ = (yin), u2_ = 1.0f - t2_;                         \
+        const lpi_vf a2_ = VSEL(y2_ < 0.0f, -y2_, y2_);                                  \
+        t2_ * VLOG_POS(VSEL(t2_ > 1e-30f, t2_, VSET(1e-30f))) +                          \
+            u2_ * VLOG_POS(VSEL(u2_ > 1e-30f, u2_, VSET(1e-30f))) + VRELU(y2_) +         \
+            VLOG1P_01(VEXP_NEG(-a2_)) - t2_ * y2_;                                       \
+    })
+
+/* The gated head's forward on n elements at stride 1: pred = G noisy + g2 x_t */
+LPI_CLONES static void gated_head_run(const float *restrict o1, const float *restrict o3,
+                                      const float *restrict mf, const float *restrict cr,
+                                      const float *restrict ci, const float *restrict g2,
+                                      const float *restrict xr, const float *restrict xi,
+                                      float *restrict pr, float *restrict pi, int n)
+{
+    for (int j = 0; j < n; j += VW) {
+        const int m = n - j < VW ? n - j : VW;
+        const lpi_vf yr = VLDN(cr + j, m), yi = VLDN(ci + j, m), gg = VLDN(g2 + j, m);
+        lpi_vf y, dy3;
+        VGATED_LOGIT(VLDN(o1 + j, m), VLDN(o3 + j, m), VLDN(mf + j, m),
+                     VLOG0(yr * yr + yi * yi), y, dy3);
+        (void)dy3;
+        const lpi_vf G = VSIGMOID(y);
+        VSTN(pr + j, G * yr + gg * VLDN(xr + j, m), m);
+        VSTN(pi + j, G * yi + gg * VLDN(xi + j, m), m);
+    }
+}
 
 /* The gated head's forward, all bins and columns (out: o1, g2, o3 rows of F each) */
 static void gated_head_forward(int F, const float *out, const float *cond, const float *ncond,
                                const float *xt, size_t cols, float *pred)
 {
+    if (cols == 1) { /* one frame (the streaming engine): its bins are contiguous */
+        gated_head_run(out, out + 2 * (size_t)F, ncond + F, cond, cond + F, out + F, xt, xt + F,
+                       pred, pred + F, F);
+        return;
+    }
     for (int f = 0; f < F; f++) {
         const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
-        const float *o1 = out + re, *g2 = out + im, *o3 = out + (size_t)(2 * F + f) * cols;
-        for (size_t n = 0; n < cols; n++) {
-            float dy3;
-            const float y = gated_logit(o1[n], o3[n], ncond[im + n], cond[re + n], cond[im + n],
-                                        &dy3);
-            const float G = sigmoid_of_logit(y);
-            pred[re + n] = G * cond[re + n] + g2[n] * xt[re + n];
-            pred[im + n] = G * cond[im + n] + g2[n] * xt[im + n];
+        gated_head_run(out + re, out + (size_t)(2 * F + f) * cols, ncond + im, cond + re,
+                       cond + im, out + im, xt + re, xt + im, pred + re, pred + im, (int)cols);
+    }
+}
+
+/* The WIENER_FLOOR head's backward (gated or not) on n elements at stride 1: from d pred
+ * (dr, di) to d o1, d g2 and, gated, d o3. dG/dy = G (1 - G), dy/do1 = -2; the floor is
+ * data. */
+LPI_CLONES static void floor_head_bwd_run(int gate, const float *restrict o1,
+                                          const float *restrict o3, const float *restrict mf,
+                                          const float *restrict cr, const float *restrict ci,
+                                          const float *restrict xr, const float *restrict xi,
+                                          const float *restrict dr, const float *restrict di,
+                                          float *restrict d1, float *restrict d2,
+                                          float *restrict d3, int n)
+{
+    for (int j = 0; j < n; j += VW) {
+        const int m = n - j < VW ? n - j : VW;
+        const lpi_vf yr = VLDN(cr + j, m), yi = VLDN(ci + j, m);
+        const lpi_vf er = VLDN(dr + j, m), ei = VLDN(di + j, m);
+        const lpi_vf lp = VLOG0(yr * yr + yi * yi), a = VLDN(o1 + j, m), f = VLDN(mf + j, m);
+        lpi_vf dg = er * yr + ei * yi, y;
+        if (gate) {
+            lpi_vf dy3;
+            VGATED_LOGIT(a, VLDN(o3 + j, m), f, lp, y, dy3);
+            const lpi_vf G = VSIGMOID(y);
+            dg *= G * (1.0f - G);
+            VSTN(d3 + j, dg * dy3, m);
+        } else {
+            y = VFLOOR_LOGIT(a, f, lp);
+            const lpi_vf G = VSIGMOID(y);
+            dg *= G * (1.0f - G);
         }
+        VSTN(d1 + j, -2.0f * dg, m);
+        VSTN(d2 + j, er * VLDN(xr + j, m) + ei * VLDN(xi + j, m), m);
     }
 }
 
 /* The WIENER_FLOOR head's forward on n elements at stride 1 (a row of frames in the batch
  * network; a frame's bins in the streaming engine): pred = G noisy + g2 x_t with G =
- * floor_gain computed VW at a time (vector log and exp: within a few ulp of floor_gain, which
- * the backward pass keeps). Every element goes through the same vector code, the tail too
- * (padded), so a value does not depend on where it sits or how many come with it. */
+ * sigmoid(VFLOOR_LOGIT), the backward's G to the bit. Every element goes through the same
+ * vector code, the tail too (padded), so a value does not depend on where it sits or how many
+ * come with it. */
 LPI_CLONES static void floor_head_run(const float *restrict a, const float *restrict mf,
                                       const float *restrict cr, const float *restrict ci,
                                       const float *restrict g, const float *restrict xr,
@@ -374,20 +477,62 @@ LPI_CLONES static void floor_head_run(const float *restrict a, const float *rest
     }
 }
 
-/* ln(1 + e^y) without overflow */
-static inline float softplus(float y)
+/* One row of the mask loss (bin f of item b, m columns), VW columns at a time: with dout,
+ * d o1 (and d o3, gated) accumulate kd x the gradient; with acc, the row's sum of wn KL */
+LPI_CLONES static void mask_loss_row(int phase, int gate, float a, float wk, float kd,
+                                     const float *restrict o1, const float *restrict o3,
+                                     const float *restrict mf, const float *restrict cr,
+                                     const float *restrict ci, const float *restrict xr,
+                                     const float *restrict xi, const float *restrict w,
+                                     float *restrict d1, float *restrict d3, int n, double *acc)
 {
-    return y > 0.0f ? y + log1pf(expf(-y)) : log1pf(expf(y));
-}
-
-/* The Bernoulli divergence KL(t || sigmoid(y)) = t ln t + (1 - t) ln(1 - t) + softplus(y) - t y
- * (t ln(t / s) + (1 - t) ln((1 - t) / (1 - s)) with s = sigmoid(y)); its y-derivative is s - t */
-static inline float bernoulli_kl(float t, float y)
-{
-    float ent = 0.0f;
-    if (t > 0.0f && t < 1.0f)
-        ent = t * logf(t) + (1.0f - t) * log1pf(-t);
-    return ent + softplus(y) - t * y;
+    const float ia = 1.0f / a;
+    const int half = a == 0.5f; /* the usual exponent: |Y|^2 = P^2 */
+    lpi_vf sum = VSET(0.0f);
+    for (int j = 0; j < n; j += VW) {
+        const int m = n - j < VW ? n - j : VW;
+        lpi_vf live = VSET(1.0f); /* 1 on the row's lanes, 0 on the padding */
+        for (int q = m; q < VW; q++)
+            live[q] = 0.0f;
+        const lpi_vf yr = VLDN(cr + j, m), yi = VLDN(ci + j, m);
+        const lpi_vf sr = VLDN(xr + j, m), si = VLDN(xi + j, m);
+        const lpi_vf p = yr * yr + yi * yi, c = sr * sr + si * si;
+        const lpi_vf lp = VLOG0(p), lc = VLOG0(c);
+        lpi_vf gt, wn;
+        if (phase) {
+            /* linear gain Re(S Y*) / |Y|^2 = (|S| / |Y|) cos(dphi) with |S| / |Y| =
+             * (c / p)^(1 / 2a), cos(dphi) = Re(x0 cond*) / sqrt(c p); the compressed gain is
+             * its power a (1 at and above 1, 0 where the phases are opposed) */
+            const lpi_vf dot = sr * yr + si * yi;
+            const lpi_vf ld = VLOG_POS(VSEL(dot > 1e-30f, dot, VSET(1e-30f)));
+            const lpi_vf lg = 0.5f * ia * (lc - lp) + ld - 0.5f * (lc + lp);
+            gt = VSEL(lg >= 0.0f, VSET(1.0f), VEXP_NEG(a * lg));
+            gt = VSEL(dot > 0.0f, gt, VSET(0.0f));
+            /* bins weighted by their linear power |Y|^2 = P^(1/a), over the item's mean */
+            wn = (half ? p * p : VEXP_IN_RANGE(VCLAMP(ia * lp, -87.0f, 88.0f))) * wk * live;
+        } else {
+            gt = VSEL(c >= p, VSET(1.0f), VEXP_NEG(0.5f * (lc - lp)));
+            wn = w ? VLDN(w + j, m) : live;
+        }
+        /* G = sigmoid(y): the floor head's logit, or the gated one */
+        const lpi_vf a1 = VLDN(o1 + j, m), f = VLDN(mf + j, m);
+        lpi_vf y, dy3 = VSET(0.0f);
+        if (gate)
+            VGATED_LOGIT(a1, VLDN(o3 + j, m), f, lp, y, dy3);
+        else
+            y = VFLOOR_LOGIT(a1, f, lp);
+        y = VSEL(y > -80.0f, y, VSET(-80.0f));
+        if (d1) {
+            const lpi_vf e = kd * wn * (VSIGMOID(y) - gt);
+            VSTN(d1 + j, VLDN(d1 + j, m) + e, m);
+            if (gate) /* d logit / d o3 = dy3 */
+                VSTN(d3 + j, VLDN(d3 + j, m) - 0.5f * dy3 * e, m);
+        }
+        if (acc)
+            sum += wn * VBERN_KL(gt, y);
+    }
+    if (acc)
+        *acc += (double)VHSUM(sum);
 }
 
 void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, const float *cond,
@@ -401,6 +546,9 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
      * ratios and the normalised weights do not see */
     const float a = cfg->compress_exp, ia = 1.0f / cfg->compress_exp;
     const int half = a == 0.5f; /* the usual exponent: products and a square root, no powf */
+    const int gate = cfg->floor_gate;
+    const float *o3 = gate ? out + (size_t)2 * F * cols : NULL;
+    float *d3 = gate && dout ? dout + (size_t)2 * F * cols : NULL;
     for (int b = 0; b < nb; b++) {
         if (!(mu[b] > 0.0f))
             continue;
@@ -418,54 +566,52 @@ void lpi_head_mask_loss(const limpid_config *cfg, int form, const float *out, co
             wk = (float)((double)F * (double)Lf / (sp + 1e-30));
         }
         const float kd = dout ? -2.0f * k[b] * mu[b] : 0.0f; /* d logit / d o1 = -2 */
-        const int gate = cfg->floor_gate;
         double s = 0.0;
         for (int f = 0; f < F; f++) {
-            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
-            const float *w = lw && !phase ? lw + (size_t)f * cols : NULL;
-            for (size_t n = n0; n < n1; n++) {
-                const float yr = cond[re + n], yi = cond[im + n];
-                const float p = yr * yr + yi * yi;
-                const float xr = x0[re + n], xi = x0[im + n];
-                const float c = xr * xr + xi * xi;
-                float gt, wn;
-                if (phase) {
-                    /* linear gain Re(S Y*) / |Y|^2 = (|S| / |Y|) cos(dphi) with |S| / |Y| =
-                     * (c / p)^(1 / 2a), cos(dphi) = Re(x0 cond*) / sqrt(c p); the compressed
-                     * gain is its power a */
-                    const float cs = (xr * yr + xi * yi) / (sqrtf(c * p) + 1e-30f);
-                    const float q = c / (p + 1e-30f);
-                    const float gl = cs > 0.0f ? (half ? q : powf(q, 0.5f * ia)) * cs : 0.0f;
-                    gt = gl >= 1.0f ? 1.0f : gl > 0.0f ? (half ? sqrtf(gl) : powf(gl, a)) : 0.0f;
-                    wn = (half ? p * p : powf(p, ia)) * wk;
-                } else {
-                    gt = c >= p ? 1.0f : sqrtf(c / (p + 1e-30f));
-                    wn = w ? w[n] : 1.0f;
-                }
-                /* G = sigmoid(y), y = 2 ln P - lq (floor_gain's -z), or gated_logit */
-                float y, dy3 = 0.0f;
-                if (gate) {
-                    y = gated_logit(out[re + n], out[(size_t)2 * F * cols + re + n],
-                                    ncond[im + n], yr, yi, &dy3);
-                } else {
-                    const float lq =
-                        2.0f * (out[re + n] + logf(FLOOR_K) + 3.0f * ncond[im + n] - 6.0f);
-                    y = 2.0f * logf(p + 1e-30f) - lq;
-                }
-                y = fmaxf(y, -80.0f);
-                if (dout) {
-                    const float g = 1.0f / (1.0f + expf(-y));
-                    dout[re + n] += kd * wn * (g - gt);
-                    if (gate) /* d logit / d o3 = dy3 */
-                        dout[(size_t)2 * F * cols + re + n] += -0.5f * kd * dy3 * wn * (g - gt);
-                }
-                if (isse)
-                    s += (double)wn * (double)bernoulli_kl(gt, y);
-            }
+            const size_t re = (size_t)f * cols + n0, im = (size_t)(F + f) * cols + n0;
+            mask_loss_row(phase, gate, a, wk, kd, out + re, o3 ? o3 + re : NULL, ncond + im,
+                          cond + re, cond + im, x0 + re, x0 + im, lw && !phase ? lw + re : NULL,
+                          dout ? dout + re : NULL, d3 ? d3 + re : NULL, Lf, isse ? &s : NULL);
         }
         if (isse)
             isse[b] += (double)mu[b] * s;
     }
+}
+
+/* One row of the gate loss (bin f of item b, m columns), as mask_loss_row: the linear clean
+ * S and noisy Y (compressed c -> c |c|^kc, kc = 1/a - 1, up to the scale beta, which the
+ * ratio st does not see), the gate's target st = |Y - S|^2 / (|Y - S|^2 + |S|^2) */
+LPI_CLONES static void gate_loss_row(float kc, float kd, const float *restrict o3,
+                                     const float *restrict cr, const float *restrict ci,
+                                     const float *restrict xr, const float *restrict xi,
+                                     const float *restrict w, float *restrict d3, int n,
+                                     double *acc)
+{
+    lpi_vf sum = VSET(0.0f);
+    for (int j = 0; j < n; j += VW) {
+        const int m = n - j < VW ? n - j : VW;
+        lpi_vf live = VSET(1.0f);
+        for (int q = m; q < VW; q++)
+            live[q] = 0.0f;
+        const lpi_vf yr = VLDN(cr + j, m), yi = VLDN(ci + j, m);
+        const lpi_vf sr = VLDN(xr + j, m), si = VLDN(xi + j, m);
+        /* |c|^kc = e^(kc ln(c^2) / 2) */
+        const lpi_vf ly = 0.5f * kc * VLOG0(yr * yr + yi * yi);
+        const lpi_vf ls = 0.5f * kc * VLOG0(sr * sr + si * si);
+        const lpi_vf ky = VEXP_IN_RANGE(VCLAMP(ly, -87.0f, 88.0f));
+        const lpi_vf ks = VEXP_IN_RANGE(VCLAMP(ls, -87.0f, 88.0f));
+        const lpi_vf lsr = ks * sr, lsi = ks * si, nr = ky * yr - lsr, ni = ky * yi - lsi;
+        const lpi_vf en = nr * nr + ni * ni, es = lsr * lsr + lsi * lsi;
+        const lpi_vf st = en / (en + es + 1e-30f);
+        const lpi_vf wn = w ? VLDN(w + j, m) : live;
+        const lpi_vf z = VLDN(o3 + j, m) + LPI_GATE_BIAS;
+        if (d3) /* d logit / d o3 = 1 */
+            VSTN(d3 + j, VLDN(d3 + j, m) + kd * wn * (VSIGMOID(z) - st), m);
+        if (acc)
+            sum += wn * VBERN_KL(st, z);
+    }
+    if (acc)
+        *acc += (double)VHSUM(sum);
 }
 
 void lpi_head_gate_loss(const limpid_config *cfg, const float *out, const float *cond,
@@ -473,34 +619,19 @@ void lpi_head_gate_loss(const limpid_config *cfg, const float *out, const float 
                         const float *mu, double *isse, float *dout, const float *k)
 {
     const int F = limpid_config_feature_channels(cfg) / 2;
-    /* linear = compressed x |compressed|^(1/a - 1) (lpi_decompress_bin), up to the scale beta,
-     * which the ratio st does not see */
-    const double kc = 1.0 / (double)cfg->compress_exp - 1.0;
+    const float kc = 1.0f / cfg->compress_exp - 1.0f;
     float *d3 = dout ? dout + (size_t)2 * F * cols : NULL;
     const float *o3 = out + (size_t)2 * F * cols;
     for (int b = 0; b < nb; b++) {
         if (!(mu[b] > 0.0f))
             continue;
-        const size_t n0 = (size_t)b * (size_t)Lf, n1 = n0 + (size_t)Lf;
-        const float kd = dout ? k[b] * mu[b] : 0.0f; /* d logit / d o3 = 1 */
+        const size_t n0 = (size_t)b * (size_t)Lf;
+        const float kd = dout ? k[b] * mu[b] : 0.0f;
         double s = 0.0;
         for (int f = 0; f < F; f++) {
-            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
-            const float *w = lw ? lw + (size_t)f * cols : NULL;
-            for (size_t n = n0; n < n1; n++) {
-                double sr, si, yr, yi;
-                lpi_decompress_bin(x0[re + n], x0[im + n], kc, &sr, &si);
-                lpi_decompress_bin(cond[re + n], cond[im + n], kc, &yr, &yi);
-                const double en = (yr - sr) * (yr - sr) + (yi - si) * (yi - si),
-                             es = sr * sr + si * si;
-                const float st = (float)(en / (en + es + 1e-30));
-                const float wn = w ? w[n] : 1.0f;
-                const float z = o3[re + n] + LPI_GATE_BIAS;
-                if (dout)
-                    d3[re + n] += kd * wn * (1.0f / (1.0f + expf(-z)) - st);
-                if (isse)
-                    s += (double)wn * (double)bernoulli_kl(st, z);
-            }
+            const size_t re = (size_t)f * cols + n0, im = (size_t)(F + f) * cols + n0;
+            gate_loss_row(kc, kd, o3 + re, cond + re, cond + im, x0 + re, x0 + im,
+                          lw ? lw + re : NULL, d3 ? d3 + re : NULL, Lf, isse ? &s : NULL);
         }
         if (isse)
             isse[b] += (double)mu[b] * s;
@@ -609,7 +740,17 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
     }
     const int F = Cx / 2;
     const int wiener = cfg->head == LIMPID_HEAD_WIENER || cfg->head == LIMPID_HEAD_WIENER_REL;
-    const int tracked = cfg->head == LIMPID_HEAD_WIENER_FLOOR; /* WIENER_FLOOR */
+    if (cfg->head == LIMPID_HEAD_WIENER_FLOOR) {
+        const int gate = cfg->floor_gate;
+        for (int f = 0; f < F; f++) {
+            const size_t re = (size_t)f * cols, im = (size_t)(F + f) * cols;
+            const size_t r3 = (size_t)(2 * F + f) * cols;
+            floor_head_bwd_run(gate, out + re, gate ? out + r3 : NULL, ncond + im, cond + re,
+                               cond + im, xt + re, xt + im, dpred + re, dpred + im, dout + re,
+                               dout + im, gate ? dout + r3 : NULL, (int)cols);
+        }
+        return;
+    }
     const float bias = cfg->head == LIMPID_HEAD_WIENER_REL ? WIENER_REL_BIAS : WIENER_BIAS;
     float lv[HEAD_CHUNK];
     for (size_t n0 = 0; n0 < cols; n0 += HEAD_CHUNK) {
@@ -621,19 +762,7 @@ void lpi_head_backward(const limpid_config *cfg, const float *dpred, const float
             float *d1 = dout + re, *d2 = dout + im;
             for (size_t n = 0; n < m; n++) {
                 float dg = dpred[re + n] * cond[re + n] + dpred[im + n] * cond[im + n];
-                if (tracked && cfg->floor_gate) { /* dG/dy = G (1 - G), dy/do1 = -2 */
-                    const size_t o3 = (size_t)2 * F * cols + re + n;
-                    float dy3;
-                    const float y = gated_logit(out[re + n], out[o3], ncond[im + n],
-                                                cond[re + n], cond[im + n], &dy3);
-                    const float g = sigmoid_of_logit(y);
-                    dg *= g * (1.0f - g);
-                    dout[o3] = dg * dy3;
-                    dg *= -2.0f;
-                } else if (tracked) { /* dG/do1 = -2 G (1 - G); the floor is data */
-                    float g = floor_gain(out[re + n], ncond[im + n], cond[re + n], cond[im + n]);
-                    dg *= -2.0f * g * (1.0f - g);
-                } else if (wiener) { /* dG/do1 = -2 WIENER_POW G (1 - G); the level is data */
+                if (wiener) { /* dG/do1 = -2 WIENER_POW G (1 - G); the level is data */
                     float g = wiener_gain(out[re + n], bias, lv[n], cond[re + n], cond[im + n]);
                     dg *= -2.0f * WIENER_POW * g * (1.0f - g);
                 }
