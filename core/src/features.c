@@ -431,7 +431,7 @@ LPI_CLONES static void floor_head_bwd_run(int gate, const float *restrict o1,
 
 /* The WIENER_FLOOR head's forward on n elements at stride 1 (a row of frames in the batch
  * network; a frame's bins in the streaming engine): pred = G noisy + g2 x_t with G =
- * sigmoid(VFLOOR_LOGIT), the backward's G to the bit. Every element goes through the same
+ * sigmoid(VFLOOR_LOGIT) in the backward's arithmetic. Every element goes through the same
  * vector code, the tail too (padded), so a value does not depend on where it sits or how many
  * come with it. */
 LPI_CLONES static void floor_head_run(const float *restrict a, const float *restrict mf,
