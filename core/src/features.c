@@ -281,12 +281,6 @@ static void wiener_levels(const limpid_config *cfg, const float *cond, size_t co
     }
 }
 
-/* WIENER_FLOOR head: with P = yre^2 + yim^2 (compressed power) and the floor M recovered from
- * its feature mf = (ln(M + 1e-6) + 6) / 3, G = P^2 / (P^2 + q), q = (FLOOR_K exp(o1) (M +
- * 1e-6))^2, written as a logistic of ln q - 2 ln P so that neither side overflows. FLOOR_K = 3:
- * the untrained threshold sits at 3x the tracked minimum (a classic suppressor's setting). */
-#define FLOOR_K 3.0f
-
 /* Vector forms of the head's elementwise math, VW bins at a time. Every element goes through
  * the same vector code, the tail of a row too (padded with zeros: a silent bin, finite), so a
  * value does not depend on where it sits or how many come with it (the streaming engine runs
@@ -316,8 +310,23 @@ static void wiener_levels(const limpid_config *cfg, const float *cond, size_t co
             memcpy((p), t_, (size_t)(m) * sizeof(float));                                \
         }                                                                                \
     } while (0)
-/* 1 / (1 + e^-y), the exponent clamped to +-80 (G = 0 or 1 to float precision beyond) */
-#define VSIGMOID(yin) (1.0f / (1.0f + VEXP_IN_RANGE(VCLAMP(-(yin), -80.0f, 80.0f))))
+/* 1 / (1 + e^-y), the exponent clamped to +-80 (G = 0 or 1 to float precision beyond); as
+ * fminf(-y, 80), a NaN exponent reads 80 (G ~ 0) */
+#define VSIGMOID(yin)                                                                    \
+    ({                                                                                   \
+        lpi_vf z3_ = -(yin);                                                             \
+        z3_ = VSEL(z3_ < 80.0f, z3_, VSET(80.0f));                                       \
+        z3_ = VSEL(z3_ > -80.0f, z3_, VSET(-80.0f));                                     \
+        1.0f / (1.0f + VEXP_IN_RANGE(z3_));                                              \
+    })
+/* 1.0 on the first m of VW lanes, 0.0 on the rest (a padded tail's) */
+#define VLIVE(m)                                                                         \
+    ({                                                                                   \
+        lpi_vf v3_ = VSET(1.0f);                                                         \
+        for (int q3_ = (m); q3_ < VW; q3_++)                                             \
+            v3_[q3_] = 0.0f;                                                             \
+        v3_;                                                                             \
+    })
 /* e^x for x <= 0 (below -87: 0 to float precision) */
 #define VEXP_NEG(xin) VEXP_IN_RANGE(VCLAMP((xin), -87.0f, 0.0f))
 /* ln x for x >= 0, x + 1e-30 (a silent bin: finite) */
@@ -333,8 +342,9 @@ static void wiener_levels(const limpid_config *cfg, const float *cond, size_t co
         (dy3v) = -d_g * s_g * (1.0f - s_g);                                              \
         (yv) = (1.0f - s_g) * d_g - 2.0f * ((o1v) + LN_FLOOR_K);                         \
     } while (0)
-#define LN_FLOOR_K 1.0986122886681098f /* ln 3 */
-/* the plain floor head's logit y = 2 ln P - 2 (o1 + ln FLOOR_K + ln M) with the floor M from
+#define LN_FLOOR_K 1.0986122886681098f /* ln FLOOR_K, FLOOR_K = 3 (below) */
+/* WIENER_FLOOR head: P = yre^2 + yim^2 (compressed power); the plain head's logit
+ * y = 2 ln P - 2 (o1 + ln FLOOR_K + ln M) with the floor M from
  * its feature mf = (ln(M + 1e-6) + 6) / 3: G = P^2 / (P^2 + (FLOOR_K e^o1 M)^2) = sigmoid(y),
  * written as a logistic so that neither side overflows. FLOOR_K = 3: the untrained threshold
  * sits at 3x the tracked minimum (a classic suppressor's setting). */
@@ -431,49 +441,31 @@ LPI_CLONES static void floor_head_bwd_run(int gate, const float *restrict o1,
 
 /* The WIENER_FLOOR head's forward on n elements at stride 1 (a row of frames in the batch
  * network; a frame's bins in the streaming engine): pred = G noisy + g2 x_t with G =
- * sigmoid(VFLOOR_LOGIT) in the backward's arithmetic. Every element goes through the same
- * vector code, the tail too (padded), so a value does not depend on where it sits or how many
- * come with it. */
+ * sigmoid(VFLOOR_LOGIT), its exponent z = -VFLOOR_LOGIT written out in the order the shipped
+ * models were measured with (through VSIGMOID(VFLOOR_LOGIT) the compiler fuses the products
+ * otherwise: `rt`'s output moved by 1 LSB in 24 of 378,081 samples). Every element goes
+ * through the same vector code, the tail too (padded), so a value does not depend on where it
+ * sits or how many come with it. */
 LPI_CLONES static void floor_head_run(const float *restrict a, const float *restrict mf,
                                       const float *restrict cr, const float *restrict ci,
                                       const float *restrict g, const float *restrict xr,
                                       const float *restrict xi, float *restrict pr,
                                       float *restrict pi, int n)
 {
-    const float lnk = logf(FLOOR_K);
+    const float lnk = LN_FLOOR_K;
     for (int j = 0; j < n; j += VW) {
         const int m = n - j < VW ? n - j : VW;
-        float t[7][VW];
-        const float *src[7] = {a + j, mf + j, cr + j, ci + j, g + j, xr + j, xi + j};
-        const float *q[7];
-        if (m == VW) {
-            for (int k = 0; k < 7; k++)
-                q[k] = src[k];
-        } else { /* the tail, padded with zeros (a silent bin: finite) */
-            for (int k = 0; k < 7; k++) {
-                memset(t[k], 0, sizeof t[k]);
-                memcpy(t[k], src[k], (size_t)m * sizeof(float));
-                q[k] = t[k];
-            }
-        }
-        const lpi_vf yr = VLD(q[2]), yi = VLD(q[3]), gg = VLD(q[4]);
+        const lpi_vf va = VLDN(a + j, m), vm = VLDN(mf + j, m), yr = VLDN(cr + j, m),
+                     yi = VLDN(ci + j, m), gg = VLDN(g + j, m), vxr = VLDN(xr + j, m),
+                     vxi = VLDN(xi + j, m);
         const lpi_vf p = yr * yr + yi * yi;
-        const lpi_vf lq = 2.0f * (VLD(q[0]) + lnk + 3.0f * VLD(q[1]) - 6.0f);
+        const lpi_vf lq = 2.0f * (va + lnk + 3.0f * vm - 6.0f);
         lpi_vf z = lq - 2.0f * VLOG_POS(p + 1e-30f);
         z = VSEL(z < 80.0f, z, VSET(80.0f)); /* as fminf(z, 80): NaN -> 80 (G ~ 0) */
         z = VSEL(z > -80.0f, z, VSET(-80.0f));
         const lpi_vf G = 1.0f / (1.0f + VEXP_IN_RANGE(z));
-        const lpi_vf orr = G * yr + gg * VLD(q[5]), oi = G * yi + gg * VLD(q[6]);
-        if (m == VW) {
-            VST(pr + j, orr);
-            VST(pi + j, oi);
-        } else {
-            float o[2][VW];
-            VST(o[0], orr);
-            VST(o[1], oi);
-            memcpy(pr + j, o[0], (size_t)m * sizeof(float));
-            memcpy(pi + j, o[1], (size_t)m * sizeof(float));
-        }
+        VSTN(pr + j, G * yr + gg * vxr, m);
+        VSTN(pi + j, G * yi + gg * vxi, m);
     }
 }
 
@@ -491,9 +483,7 @@ LPI_CLONES static void mask_loss_row(int phase, int gate, float a, float wk, flo
     lpi_vf sum = VSET(0.0f);
     for (int j = 0; j < n; j += VW) {
         const int m = n - j < VW ? n - j : VW;
-        lpi_vf live = VSET(1.0f); /* 1 on the row's lanes, 0 on the padding */
-        for (int q = m; q < VW; q++)
-            live[q] = 0.0f;
+        const lpi_vf live = VLIVE(m); /* 1 on the row's lanes, 0 on the padding */
         const lpi_vf yr = VLDN(cr + j, m), yi = VLDN(ci + j, m);
         const lpi_vf sr = VLDN(xr + j, m), si = VLDN(xi + j, m);
         const lpi_vf p = yr * yr + yi * yi, c = sr * sr + si * si;
@@ -590,9 +580,7 @@ LPI_CLONES static void gate_loss_row(float kc, float kd, const float *restrict o
     lpi_vf sum = VSET(0.0f);
     for (int j = 0; j < n; j += VW) {
         const int m = n - j < VW ? n - j : VW;
-        lpi_vf live = VSET(1.0f);
-        for (int q = m; q < VW; q++)
-            live[q] = 0.0f;
+        const lpi_vf live = VLIVE(m);
         const lpi_vf yr = VLDN(cr + j, m), yi = VLDN(ci + j, m);
         const lpi_vf sr = VLDN(xr + j, m), si = VLDN(xi + j, m);
         /* |c|^kc = e^(kc ln(c^2) / 2) */
