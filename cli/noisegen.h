@@ -15,7 +15,7 @@
  * and each component may be amplitude-modulated (a sine at 0.2..12 Hz, or smoothed random
  * gusts). The sum has unit RMS. Deterministic: the same key, length and rate give the same
  * samples on every machine (no libm calls whose results could differ are needed beyond the
- * usual sin/cos/exp/pow of glibc). */
+ * usual sin/cos/exp/pow of glibc; the Gaussian draws use their own polynomials). */
 #ifndef LIMPID_CLI_NOISEGEN_H
 #define LIMPID_CLI_NOISEGEN_H
 
@@ -23,6 +23,11 @@
 
 /* n samples at rate Hz (8000..384000) into out. */
 void noisegen_fill(float *out, int n, int rate, uint64_t key);
+
+/* n values of a standard normal variable drawn from key (Box-Muller: the pair of uniform
+ * draws u, v of a splitmix64 stream seeded with key gives sqrt(-2 ln u) cos(2 pi v)): the
+ * white noise the components above start from. */
+void noisegen_gauss(float *x, int n, uint64_t key);
 
 /* A random equaliser drawn from key, applied to x[n] in place (augmentation: the same
  * recording as if through another room, microphone or channel): a low shelf (80..600 Hz), a
