@@ -76,6 +76,7 @@ static const key_def keys[] = {
     {"mask_loss", K_FLOAT, T(mask_loss), 0, 100, 0},
     {"mask_form", K_MASKFORM, T(mask_form), 0, 0, 0},
     {"gate_loss", K_FLOAT, T(gate_loss), 0, 100, 0},
+    {"self_refine", K_INT, T(self_refine), 0, 1, 0},
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 

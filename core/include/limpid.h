@@ -552,6 +552,17 @@ typedef struct limpid_train_config {
                            of its own instead of only through the output's error, which
                            rewards a gate that opens on speech. Its gradient on the gate's
                            logit is s - st. 0 (default): off */
+    int self_refine;    /* x0-target models only: 1 trains the items at t < T on the x_t that
+                           sampling gives them, built from the network's own estimate instead
+                           of the clean x0: the batch is first run at t = T (x_T = sqrt(abar_T)
+                           x0 + sqrt(1 - abar_T) eps, every item its own eps), and each item
+                           at t < T gets the DDIM step from there, x_t = sqrt(abar_t) x0^ +
+                           sqrt(1 - abar_t) eps^ with x0^ that estimate and eps^ = (x_T -
+                           sqrt(abar_T) x0^) / sqrt(1 - abar_T), held constant (no gradient
+                           flows into x0^). The target stays the clean x0: the refinement
+                           steps learn to correct the first step's errors, which an x_t made
+                           from the clean x0 never shows them. Costs one more forward pass
+                           per step. 0 (default): x_t from the clean x0 */
 } limpid_train_config;
 
 /* limpid_train_config.mask_form. RATIO: Gt = min(1, |x0| / |noisy|) in the compressed domain,

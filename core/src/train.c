@@ -57,6 +57,9 @@ struct limpid_trainer {
     float *dcond;       /* [Cc][B*Lf] its gradient (a front end with extra cond rows), else NULL */
     lpi_front_ws *front; /* the per-bin front end's workspace (front_hidden > 0), else NULL */
     float *xin;         /* [Cx][B*Lf] the network's input with input_scale (else NULL) */
+    float *xT;          /* [Cx][B*Lf] self_refine: x_T of every item (else NULL) */
+    float *tT;          /* [B] self_refine: T for every item */
+    double *abT;        /* [B] self_refine: abar_T for every item */
     float *lw;          /* [bins][B*Lf] loss weights (STFT denoise), see loss_weight */
     float *scratch_w[LPI_PREP_THREADS]; /* per preparing thread: lpi_feature_scratch floats */
     limpid_stft *stft_w[LPI_PREP_THREADS];
@@ -158,6 +161,10 @@ static limpid_status train_config_check(const limpid_config *cfg, const limpid_t
     if (tc->gate_loss > 0.0f && (cfg->head != LIMPID_HEAD_WIENER_FLOOR || !cfg->floor_gate ||
                                  cfg->task != LIMPID_TASK_DENOISE))
         TBAD("a gate loss needs a denoiser with the gated wiener_floor head (floor_gate)");
+    if (tc->self_refine != 0 && tc->self_refine != 1)
+        TBAD("self_refine %d is not 0 or 1", tc->self_refine);
+    if (tc->self_refine && cfg->target != LIMPID_TARGET_X0)
+        TBAD("self-refinement needs a model that predicts x0 (target = x0)");
     return LIMPID_OK;
 #undef TBAD
 }
@@ -207,6 +214,9 @@ void limpid_trainer_destroy(limpid_trainer *t)
     free(t->lw);
     free(t->eps);
     free(t->xt);
+    free(t->xT);
+    free(t->tT);
+    free(t->abT);
     free(t->out);
     free(t->pred);
     free(t->tgt);
@@ -300,6 +310,9 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
     t->eps = falloc(nx);
     t->xin = cfg->input_scale != LIMPID_INPUT_SCALE_NONE ? falloc(nx) : NULL;
     t->xt = falloc(nx);
+    t->xT = t->tc.self_refine ? falloc(nx) : NULL;
+    t->tT = t->tc.self_refine ? falloc((size_t)t->B) : NULL;
+    t->abT = t->tc.self_refine ? malloc((size_t)t->B * sizeof *t->abT) : NULL;
     t->out = falloc(no);
     t->pred = falloc(nx);
     t->tgt = falloc(nx);
@@ -319,6 +332,7 @@ static limpid_status trainer_new(limpid_trainer **out, const limpid_config *cfg,
         (own_cond && !t->ncond) || (stft_dn && !t->lw) || (has_front && !t->front) ||
         (has_front && t->L.fr > 0 && !t->dcond) ||
         (cfg->input_scale != LIMPID_INPUT_SCALE_NONE && !t->xin) ||
+        (t->tc.self_refine && (!t->xT || !t->tT || !t->abT)) ||
         !t->eps || !t->xt || !t->out || !t->pred || !t->tgt || !t->dpred || !t->dout ||
         !scratch_ok || !t->tstep || !t->abar || !t->isse || !t->nr || !t->mu || !t->cls || !t->ws) {
         st = LIMPID_ERR_NOMEM;
@@ -676,12 +690,76 @@ static void noise_norm_loss(limpid_trainer *t, size_t ld, int nb, float *dpred)
     }
 }
 
+/* The network and the head on x (layout [Cx][nb*Lf]) at the items' steps ts[b] (abar[b]
+ * their abar): out, then pred. netc: the network's conditioning (NULL: none). */
+static void net_pass(limpid_trainer *t, const float *params, const float *x, const float *ts,
+                     const double *abar, const float *netc, int nb)
+{
+    const int Lf = t->Lf, Cx = t->Cx;
+    const size_t ld = (size_t)nb * (size_t)Lf;
+    const float *xin = x;
+    if (t->xin) { /* input_scale: each item's columns scaled by its own sqrt(abar) */
+        for (int c = 0; c < Cx; c++)
+            for (int b = 0; b < nb; b++) {
+                size_t o = (size_t)c * ld + (size_t)b * Lf;
+                lpi_net_input(&t->cfg, abar[b], x + o, (size_t)Lf, t->xin + o);
+            }
+        xin = t->xin;
+    }
+    lpi_net_forward(&t->L, params, t->ws, xin, netc, ts, t->L.K > 0 ? t->cls : NULL, nb, Lf,
+                    t->out);
+    lpi_front_add(&t->L, t->out, ld, t->ncond, ld, ld);
+    lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->ncond, x, ld, t->pred);
+}
+
+/* self_refine (limpid_train_config): every item run at t = T from x_T = q_sample(abar_T, x0,
+ * eps) (pred = the estimate x0^), then each item at t < T gets x_t from the DDIM step T -> t
+ * on x0^, in place of the q_sample of the clean x0 that forward_batch made. x0^ is data here:
+ * the backward pass runs through the second pass only. */
+static void refine_xt(limpid_trainer *t, const float *params, const float *netc, int nb)
+{
+    const int Lf = t->Lf, Cx = t->Cx, T = t->cfg.steps_T;
+    const size_t ld = (size_t)nb * (size_t)Lf;
+    int any = 0;
+    for (int b = 0; b < nb; b++)
+        any |= t->tstep[b] < (float)T;
+    if (!any)
+        return; /* every item is at T: x_t is x_T already */
+    const double aT = lpi_schedule_abar(&t->sched, (double)T);
+    for (int b = 0; b < nb; b++) {
+        t->tT[b] = (float)T;
+        t->abT[b] = aT;
+    }
+    for (int c = 0; c < Cx; c++)
+        for (int b = 0; b < nb; b++) {
+            size_t o = (size_t)c * ld + (size_t)b * Lf;
+            lpi_q_sample(aT, t->x0 + o, t->eps + o, t->xT + o, (size_t)Lf);
+        }
+    net_pass(t, params, t->xT, t->tT, t->abT, netc, nb);
+    const double sT = sqrt(aT), nT = sqrt(1.0 - aT);
+    for (int b = 0; b < nb; b++) {
+        if (t->tstep[b] >= (float)T)
+            continue;
+        const double st = sqrt(t->abar[b]), nt = sqrt(1.0 - t->abar[b]);
+        for (int c = 0; c < Cx; c++) {
+            const size_t o = (size_t)c * ld + (size_t)b * Lf;
+            for (int n = 0; n < Lf; n++) {
+                const double x0h = t->pred[o + n];
+                const double eh = ((double)t->xT[o + n] - sT * x0h) / nT;
+                t->xt[o + n] = (float)(st * x0h + nt * eh);
+            }
+        }
+    }
+}
+
 /* Loss of nb items (item b at clean/noisy + b*crop_samples): features x0 (and cond), x_t,
  * network output, prediction and target. The caller has filled tstep[b], abar[b] and the
  * noise eps of each item. *sse = sum of squared errors over Cx*nb*Lf values; pred and tgt
- * hold the two sides (layout [Cx][nb*Lf]) for the backward pass. */
+ * hold the two sides (layout [Cx][nb*Lf]) for the backward pass. refine: x_t of the items
+ * at t < T from the network's own estimate (self_refine; refine_xt). */
 static limpid_status forward_batch(limpid_trainer *t, const float *params, const float *clean,
-                                   const float *noisy, const int *cls, int nb, double *sse)
+                                   const float *noisy, const int *cls, int nb, int refine,
+                                   double *sse)
 {
     const int Lf = t->Lf, Cx = t->Cx;
     const size_t ld = (size_t)nb * (size_t)Lf;
@@ -725,19 +803,9 @@ static limpid_status forward_batch(limpid_trainer *t, const float *params, const
                                   : NULL;
     if (t->front) /* the per-bin front end: extra cond rows and threshold offsets */
         lpi_front_forward(&t->L, params, t->front, t->ncond, ld, nb, Lf);
-    const float *xin = t->xt;
-    if (t->xin) { /* input_scale: each item's columns scaled by its own sqrt(abar) */
-        for (int c = 0; c < Cx; c++)
-            for (int b = 0; b < nb; b++) {
-                size_t o = (size_t)c * ld + (size_t)b * Lf;
-                lpi_net_input(&t->cfg, t->abar[b], t->xt + o, (size_t)Lf, t->xin + o);
-            }
-        xin = t->xin;
-    }
-    lpi_net_forward(&t->L, params, t->ws, xin, netc, t->tstep,
-                    t->L.K > 0 ? t->cls : NULL, nb, Lf, t->out);
-    lpi_front_add(&t->L, t->out, ld, t->ncond, ld, ld);
-    lpi_head_forward(&t->cfg, t->out, t->Cc > 0 ? t->cond : NULL, t->ncond, t->xt, ld, t->pred);
+    if (refine && t->xT)
+        refine_xt(t, params, netc, nb);
+    net_pass(t, params, t->xt, t->tstep, t->abar, netc, nb);
     /* squared errors per item (isse[b]), weighted when loss_weight > 0 */
     const int noise_norm = t->tc.loss_norm >= LIMPID_LOSS_NORM_NOISE;
     const int weighted = !noise_norm && loss_weights(t, ld, nb);
@@ -818,7 +886,7 @@ static limpid_status loss_and_grad(limpid_trainer *t, const float *params, const
         draw_eps(t, &r, b, ld);
     }
     double sse;
-    limpid_status st = forward_batch(t, params, clean, noisy, cls, B, &sse);
+    limpid_status st = forward_batch(t, params, clean, noisy, cls, B, 1, &sse);
     if (st != LIMPID_OK)
         return st;
     *mse = sse / (double)count;
@@ -981,7 +1049,7 @@ limpid_status limpid_trainer_validate(limpid_trainer *t, const float *clean, con
         double sse;
         st = forward_batch(t, params, clean + (size_t)i0 * stride,
                            noisy ? noisy + (size_t)i0 * stride : NULL, cls ? cls + i0 : NULL,
-                           nb, &sse);
+                           nb, 0, &sse);
         if (st != LIMPID_OK)
             return st;
         sse_all += sse;
@@ -1090,6 +1158,7 @@ static int train_to_kv(const limpid_trainer *t, lpi_kv *kv)
     lpi_kv_set_f64(&kv[n++], "train.mask_loss", tc->mask_loss);
     lpi_kv_set_i64(&kv[n++], "train.mask_form", tc->mask_form);
     lpi_kv_set_f64(&kv[n++], "train.gate_loss", tc->gate_loss);
+    lpi_kv_set_i64(&kv[n++], "train.self_refine", tc->self_refine);
     /* the trainer's own copies of the counters (provenance keys may round them) */
     lpi_kv_set_f64(&kv[n++], "train.seconds", t->prov.train_seconds);
     lpi_kv_set_f64(&kv[n++], "train.final_loss", t->prov.final_loss);
@@ -1267,6 +1336,9 @@ static limpid_status load_train_config(const lpi_container *c, limpid_train_conf
     kt = lpi_container_kv(c, "train.gate_loss");
     if (kt && kt->type == LPI_KV_F64 && kt->f >= 0.0 && kt->f <= 100.0)
         tc->gate_loss = (float)kt->f;
+    kt = lpi_container_kv(c, "train.self_refine");
+    if (kt && kt->type == LPI_KV_I64 && (kt->i == 0 || kt->i == 1))
+        tc->self_refine = (int)kt->i;
     return LIMPID_OK;
 }
 
