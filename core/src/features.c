@@ -310,15 +310,17 @@ static void wiener_levels(const limpid_config *cfg, const float *cond, size_t co
             memcpy((p), t_, (size_t)(m) * sizeof(float));                                \
         }                                                                                \
     } while (0)
-/* 1 / (1 + e^-y), the exponent clamped to +-80 (G = 0 or 1 to float precision beyond); as
- * fminf(-y, 80), a NaN exponent reads 80 (G ~ 0) */
-#define VSIGMOID(yin)                                                                    \
+/* 1 / (1 + e^z), z clamped to +-80 (0 or 1 to float precision beyond); as fminf(z, 80), a
+ * NaN z reads 80 (~ 0) */
+#define VSIGMOID_OF_NEG(zin)                                                             \
     ({                                                                                   \
-        lpi_vf z3_ = -(yin);                                                             \
+        lpi_vf z3_ = (zin);                                                              \
         z3_ = VSEL(z3_ < 80.0f, z3_, VSET(80.0f));                                       \
         z3_ = VSEL(z3_ > -80.0f, z3_, VSET(-80.0f));                                     \
         1.0f / (1.0f + VEXP_IN_RANGE(z3_));                                              \
     })
+/* 1 / (1 + e^-y) */
+#define VSIGMOID(yin) VSIGMOID_OF_NEG(-(yin))
 /* 1.0 on the first m of VW lanes, 0.0 on the rest (a padded tail's) */
 #define VLIVE(m)                                                                         \
     ({                                                                                   \
@@ -441,9 +443,9 @@ LPI_CLONES static void floor_head_bwd_run(int gate, const float *restrict o1,
 
 /* The WIENER_FLOOR head's forward on n elements at stride 1 (a row of frames in the batch
  * network; a frame's bins in the streaming engine): pred = G noisy + g2 x_t with G =
- * sigmoid(VFLOOR_LOGIT), its exponent z = -VFLOOR_LOGIT written out in the order the shipped
- * models were measured with (through VSIGMOID(VFLOOR_LOGIT) the compiler fuses the products
- * otherwise: `rt`'s output moved by 1 LSB in 24 of 378,081 samples). Every element goes
+ * sigmoid(VFLOOR_LOGIT), as VSIGMOID_OF_NEG of its exponent -VFLOOR_LOGIT written out in the
+ * order the shipped models were measured with (through VSIGMOID(VFLOOR_LOGIT) the compiler
+ * fuses the products otherwise: `rt`'s output moved by 1 LSB in 24 of 378,081 samples). Every element goes
  * through the same vector code, the tail too (padded), so a value does not depend on where it
  * sits or how many come with it. */
 LPI_CLONES static void floor_head_run(const float *restrict a, const float *restrict mf,
@@ -460,10 +462,7 @@ LPI_CLONES static void floor_head_run(const float *restrict a, const float *rest
                      vxi = VLDN(xi + j, m);
         const lpi_vf p = yr * yr + yi * yi;
         const lpi_vf lq = 2.0f * (va + lnk + 3.0f * vm - 6.0f);
-        lpi_vf z = lq - 2.0f * VLOG_POS(p + 1e-30f);
-        z = VSEL(z < 80.0f, z, VSET(80.0f)); /* as fminf(z, 80): NaN -> 80 (G ~ 0) */
-        z = VSEL(z > -80.0f, z, VSET(-80.0f));
-        const lpi_vf G = 1.0f / (1.0f + VEXP_IN_RANGE(z));
+        const lpi_vf G = VSIGMOID_OF_NEG(lq - 2.0f * VLOG_POS(p + 1e-30f));
         VSTN(pr + j, G * yr + gg * vxr, m);
         VSTN(pi + j, G * yi + gg * vxi, m);
     }
